@@ -1,0 +1,1 @@
+"""Probe heads, losses, metrics and training on frozen SigLIP 2 features."""

@@ -1,0 +1,1 @@
+"""Figures and the interactive viewer for dense features and probe predictions."""
