@@ -1,0 +1,159 @@
+"""Training curves from run logs and bar charts comparing runs (encoders, layers, resolutions).
+
+Log formats: mmengine's ``<work_dir>/<timestamp>/vis_data/scalars.json`` (one JSON object per line with
+'step' or 'iter', 'lr', 'loss' and metric keys) or a plain JSON list of such dicts. Results:
+``metrics.json`` files as written by every run (``{"encoder", "metrics": {...}, ...}``).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter
+
+from visualize._common import new_figure, styled
+
+STEP_KEYS = ('step', 'iter')
+SKIP_KEYS = {'step', 'iter', 'epoch', 'time', 'data_time', 'memory', 'eta'}
+
+
+def find_scalars(path: str | os.PathLike) -> Path:
+    """``path`` itself if a file, else the newest ``<path>/*/vis_data/scalars.json`` in a work dir."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    found = sorted(path.glob('*/vis_data/scalars.json')) + sorted(path.glob('vis_data/scalars.json'))
+    if not found:
+        raise ValueError(f'{path}: no scalars.json found (expected <work_dir>/<timestamp>/vis_data/scalars.json '
+                         'or a JSON log file)')
+    return found[-1]
+
+
+def load_scalars(path: str | os.PathLike) -> list[dict]:
+    """Log records from a JSON-lines file, a JSON list of dicts, or a work dir (see :func:`find_scalars`)."""
+    path = find_scalars(path)
+    text = path.read_text()
+    try:
+        data = json.loads(text)
+        records = data if isinstance(data, list) else [data]
+    except json.JSONDecodeError:
+        records = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as err:
+                    raise ValueError(f'{path}:{number}: not JSON ({err.msg}); expected one object per line') from None
+    if not all(isinstance(r, dict) for r in records):
+        raise ValueError(f'{path}: expected JSON objects (dicts) per line or a list of dicts')
+    return records
+
+
+def series(records: list[dict]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{key: (steps, values)}`` for every numeric key; step from 'step', else 'iter', else the record index."""
+    out: dict[str, tuple[list, list]] = {}
+    for index, record in enumerate(records):
+        step = next((record[k] for k in STEP_KEYS if k in record), index)
+        for key, value in record.items():
+            if key in SKIP_KEYS or isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            out.setdefault(key, ([], []))
+            out[key][0].append(step)
+            out[key][1].append(value)
+    return {k: (np.asarray(s, float), np.asarray(v, float)) for k, (s, v) in out.items()}
+
+
+@styled
+def draw_curves(records: list[dict], keys=None, panel: float = 2.2) -> Figure:
+    """One small panel per key (loss on a log axis, lr, each metric), sharing the step axis.
+
+    Args:
+        records: From :func:`load_scalars`.
+        keys: Keys to plot (default: 'loss' first, then 'lr', then the other numeric keys, sorted).
+        panel: Panel width in inches.
+    """
+    data = series(records)
+    if keys is None:
+        rest = sorted(k for k in data if k not in ('loss', 'lr') and not k.startswith('loss_'))
+        keys = [k for k in ('loss', 'lr') if k in data] + rest
+    missing = [k for k in keys if k not in data]
+    if missing or not keys:
+        raise ValueError(f'training log: key(s) {missing or keys} not found; numeric keys are {sorted(data)}')
+    cols = min(len(keys), 4)
+    rows = -(-len(keys) // cols)
+    fig = new_figure(panel * cols, 1.7 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax, key in zip(axes.flat, keys):
+        steps, values = data[key]
+        ax.plot(steps, values, color='#1f77b4', marker='o' if len(steps) < 20 else None, markersize=3)
+        if key.startswith('loss') and (values > 0).all():
+            ax.set_yscale('log')
+            ax.yaxis.set_major_formatter(FormatStrFormatter('%g'))
+            ax.yaxis.set_minor_formatter(FormatStrFormatter('%g'))
+        ax.set_title(key)
+        ax.set_xlabel('step')
+        ax.grid(alpha=0.25, linewidth=0.5)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.set_visible(False)
+    return fig
+
+
+def load_results(paths) -> list[dict]:
+    """Parsed ``metrics.json`` files (a directory means ``<dir>/metrics.json``), each with ``'metrics'``."""
+    results = []
+    for path in map(Path, paths):
+        path = path / 'metrics.json' if path.is_dir() else path
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f'{path}: cannot read results JSON ({err})') from None
+        if not isinstance(result, dict) or not isinstance(result.get('metrics'), dict):
+            raise ValueError(f'{path}: expected {{"encoder": ..., "metrics": {{...}}}} as written by a run')
+        results.append(result)
+    return results
+
+
+def lookup(result: dict, dotted: str):
+    """``result['a']['b']`` for ``'a.b'`` (labels such as 'encoder' or 'config.layers')."""
+    value = result
+    for part in dotted.split('.'):
+        if not isinstance(value, dict) or part not in value:
+            raise ValueError(f'results: no key {dotted!r} (available: {sorted(result)})')
+        value = value[part]
+    return value
+
+
+@styled
+def draw_bars(results: list[dict], metrics, label: str = 'encoder', panel: float = 2.4) -> Figure:
+    """Grouped bars: one group per metric, one bar per run labelled by ``label`` (a dotted key).
+
+    Args:
+        results: From :func:`load_results`.
+        metrics: Metric names in each result's ``'metrics'``.
+        label: Key naming each run ('encoder', 'config.layers', 'config.image_size', ...).
+        panel: Width per metric group in inches.
+    """
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    for m in metrics:
+        for r in results:
+            if m not in r['metrics']:
+                raise ValueError(f'results: metric {m!r} missing for {lookup(r, label)} '
+                                 f'(has {sorted(r["metrics"])})')
+    names = [str(lookup(r, label)) for r in results]
+    width = 0.8 / len(results)
+    fig = new_figure(max(2.6, panel * len(metrics) + 1.2), 2.2)
+    ax = fig.subplots()
+    colours = [f'C{i % 10}' for i in range(len(results))]
+    for i, (name, result) in enumerate(zip(names, results)):
+        values = [result['metrics'][m] for m in metrics]
+        bars = ax.bar(np.arange(len(metrics)) + (i - (len(results) - 1) / 2) * width, values, width * 0.92,
+                      color=colours[i], label=name)
+        ax.bar_label(bars, fmt='%.3g', fontsize=6, padding=1)
+    ax.set_xticks(np.arange(len(metrics)), metrics)
+    ax.grid(axis='y', alpha=0.25, linewidth=0.5)
+    ax.set_axisbelow(True)
+    ax.legend(title=label, loc='upper left', bbox_to_anchor=(1.0, 1.0))
+    return fig
