@@ -1,0 +1,87 @@
+"""``sprobe viz``: figures and viewer from a feature file (the extractor's layout) or an encoder."""
+import argparse
+import json
+import sys
+import types
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.numpy import save_file
+
+from visualize import cli
+from visualize._synthetic import synthetic_batch
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+@pytest.fixture()
+def feature_file(tmp_path):
+    images, feats, _ = synthetic_batch(n=2, size=(64, 96), patch=8, channels=16, layers=(1, 3))
+    paths = []
+    for i, image in enumerate(images):
+        paths.append(str(tmp_path / f'img{i}.png'))
+        Image.fromarray(image).save(paths[-1])
+    tensors = {f'layer_{k}': v for k, v in feats.items()}
+    tensors['pooled'] = np.zeros((2, 16), np.float32)
+    path = tmp_path / 'feats.safetensors'
+    save_file(tensors, str(path), metadata={'image_paths': json.dumps(paths), 'image_size': json.dumps([64, 96])})
+    return path, paths
+
+
+def test_cli_from_feature_file(feature_file, tmp_path, capsys):
+    path, _ = feature_file
+    out = tmp_path / 'run'
+    assert cli.run(_parse(['--features', str(path), '--out', str(out), '--pixel', '50', '30', '--pdf'])) == 0
+    written = json.loads(capsys.readouterr().out)
+    names = sorted(p.split('/')[-1] for p in written)
+    assert names == ['pca_layer1.pdf', 'pca_layer1.png', 'pca_layer3.pdf', 'pca_layer3.png',
+                     'similarity.pdf', 'similarity.png', 'viewer.html']
+    assert all((out / 'figures' / n).stat().st_size > 1000 for n in names)
+    html = (out / 'figures' / 'viewer.html').read_text()
+    assert '"name":"img0.png"' in html and 'http' not in html.replace('http-equiv', '')
+
+
+def test_cli_bad_inputs(feature_file, tmp_path):
+    path, _ = feature_file
+    with pytest.raises(ValueError, match=r'layer\(s\) \[7\] were not extracted; available layers: \[1, 3\]'):
+        cli.run(_parse(['--features', str(path), '--out', str(tmp_path), '--layers', '7']))
+    with pytest.raises(ValueError, match='outside the image of size 96x64'):
+        cli.run(_parse(['--features', str(path), '--out', str(tmp_path), '--pixel', '96', '0']))
+    with pytest.raises(ValueError, match='has 2 images but images has 1'):
+        cli.run(_parse(['--features', str(path), '--out', str(tmp_path), '--images', feature_file[1][0]]))
+    with pytest.raises(ValueError, match='missing.png: cannot read image'):
+        cli.run(_parse(['--features', str(path), '--out', str(tmp_path), '--images', 'missing.png', 'x.png']))
+    (tmp_path / 'junk.safetensors').write_bytes(b'junk')
+    with pytest.raises(ValueError, match='junk.safetensors: not a readable safetensors feature file'):
+        cli.run(_parse(['--features', str(tmp_path / 'junk.safetensors'), '--out', str(tmp_path)]))
+    assert not (tmp_path / 'figures').exists()
+
+
+def test_cli_with_encoder_follows_the_extractor_contract(feature_file, tmp_path, monkeypatch):
+    """The encoder path only wires build_encoder -> FeatureExtractor (CONTRACTS.md); stand-ins record the calls."""
+    _, paths = feature_file
+    calls = {}
+
+    class Extractor:
+        def __init__(self, enc, layers=None, image_size=None):
+            calls.update(enc=enc, layers=layers, image_size=image_size)
+
+        def __call__(self, images):
+            calls['images'] = images
+            return types.SimpleNamespace(layers={4: torch.randn(2, 8, 4, 4)}, image_size=(32, 32),
+                                         pooled=torch.zeros(2, 8), image_paths=images)
+
+    monkeypatch.setitem(sys.modules, 'dense.encoders', types.SimpleNamespace(
+        build_encoder=lambda name, weights=None: ('encoder', name, weights)))
+    monkeypatch.setitem(sys.modules, 'dense.extract', types.SimpleNamespace(FeatureExtractor=Extractor))
+    args = _parse(['--encoder', 'tiny', '--images', *paths, '--image-size', '32', '--layers', '4',
+                   '--out', str(tmp_path / 'enc'), '--only', 'similarity'])
+    assert cli.run(args) == 0
+    assert calls == {'enc': ('encoder', 'tiny', None), 'layers': [4], 'image_size': (32, 32), 'images': paths}
+    assert (tmp_path / 'enc' / 'figures' / 'similarity.png').exists()

@@ -1,0 +1,110 @@
+"""From files to figures: read a feature file (``sprobe extract``) or run an encoder, then write the
+similarity grid, PCA maps and the interactive viewer into a work dir. Used by ``sprobe viz`` and the demo.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from safetensors import SafetensorError, safe_open
+
+from visualize._common import check_features, check_images, save_figure
+from visualize.pca import draw_pca, pca_map
+from visualize.similarity import draw_similarity, patch_similarity
+from visualize.viewer import build_viewer
+
+
+def read_feature_file(path: str | os.PathLike) -> tuple[dict[int, np.ndarray], dict]:
+    """``({layer: float32 (N, C, h, w)}, metadata)`` from a safetensors file with ``layer_<i>`` tensors and
+    JSON-encoded metadata (``image_paths``, ``image_size``), as written by ``sprobe extract``."""
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework='numpy') as f:
+            raw = f.metadata() or {}
+            layers = {int(k.split('_', 1)[1]): f.get_tensor(k).astype(np.float32)
+                      for k in f.keys() if k.startswith('layer_')}
+    except (OSError, SafetensorError, ValueError) as err:
+        raise ValueError(f'{path}: not a readable safetensors feature file ({err})') from None
+    if not layers:
+        raise ValueError(f'{path}: no layer_<i> tensors; write it with `sprobe extract`')
+    meta = {}
+    for key, value in raw.items():
+        try:
+            meta[key] = json.loads(value)
+        except json.JSONDecodeError:
+            meta[key] = value
+    return dict(sorted(layers.items())), meta
+
+
+def load_images(paths, size: tuple[int, int] | None = None) -> np.ndarray:
+    """uint8 ``(N, H, W, 3)``: images read as RGB and resized (bicubic) to ``size=(H, W)``
+    (default: the first image's size)."""
+    out = []
+    for path in paths:
+        try:
+            with Image.open(path) as pil:
+                image = pil.convert('RGB')
+                if size is None:
+                    size = (image.height, image.width)
+                if (image.height, image.width) != tuple(size):
+                    image = image.resize((size[1], size[0]), Image.BICUBIC)
+                out.append(np.asarray(image))
+        except (OSError, ValueError) as err:
+            raise ValueError(f'{path}: cannot read image ({err}); pass --images with the right paths') from None
+    if not out:
+        raise ValueError('no images given')
+    return np.stack(out)
+
+
+def extract_with_encoder(image_paths, encoder: str, weights=None, layers=None, image_size=None):
+    """Features and display images of ``image_paths`` from ``dense.encoders`` / ``dense.extract``."""
+    from dense.encoders import build_encoder
+    from dense.extract import FeatureExtractor
+    extractor = FeatureExtractor(build_encoder(encoder, weights=weights), layers=layers, image_size=image_size)
+    feats = extractor([str(p) for p in image_paths])
+    images = load_images(image_paths, tuple(feats.image_size))
+    return {k: v.numpy() for k, v in feats.layers.items()}, images
+
+
+def make_feature_figures(images, features, out_dir: str | os.PathLike, layers=None, query_image: int = 0,
+                         pixel=None, patch=None, names=None, foreground: bool = False,
+                         fg_threshold: float = 0.0, viewer_dims: int | None = None, pdf: bool = False,
+                         kinds=('similarity', 'pca', 'viewer')) -> list[Path]:
+    """Write the similarity grid, one PCA map per layer and the viewer into ``out_dir``.
+
+    Args:
+        images: uint8 ``(N, H, W, 3)``.
+        features: ``{layer: (N, C, h, w)}``.
+        out_dir: The run's work dir (files go to ``<out_dir>/figures/``).
+        layers: Layers to draw (default: all).
+        query_image: Index of the query image.
+        pixel: Query pixel ``(x, y)``; ``patch``: query patch ``(row, col)``; default: the centre patch.
+        names: Image names for the viewer.
+        foreground: PCA with a foreground mask (threshold ``fg_threshold``).
+        viewer_dims: Reduce viewer features to this many dims (smaller file); None keeps all.
+        pdf: Also write PDFs.
+        kinds: Which outputs to make.
+
+    Returns:
+        The written paths.
+    """
+    images = check_images(images)
+    feats = check_features(features, images, layers)
+    figures = Path(out_dir) / 'figures'
+    written = []
+    if 'similarity' in kinds:
+        if pixel is None and patch is None:
+            _, _, h, w = next(iter(feats.values())).shape
+            patch = (h // 2, w // 2)
+        result = patch_similarity(feats, query_image, pixel=pixel, patch=patch, image_size=images.shape[1:3])
+        written += save_figure(draw_similarity(images, result), figures / 'similarity', pdf)
+    if 'pca' in kinds:
+        for layer, f in feats.items():
+            pca = pca_map(f, foreground=foreground, fg_threshold=fg_threshold)
+            written += save_figure(draw_pca(images, pca, layer=layer), figures / f'pca_layer{layer}', pdf)
+    if 'viewer' in kinds:
+        written.append(build_viewer(images, feats, figures / 'viewer.html', names=names, dims=viewer_dims).path)
+    return written
