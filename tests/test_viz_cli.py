@@ -85,3 +85,31 @@ def test_cli_with_encoder_follows_the_extractor_contract(feature_file, tmp_path,
     assert cli.run(args) == 0
     assert calls == {'enc': ('encoder', 'tiny', None), 'layers': [4], 'image_size': (32, 32), 'images': paths}
     assert (tmp_path / 'enc' / 'figures' / 'similarity.png').exists()
+
+
+def test_prediction_figures_in_batch_layout(tmp_path):
+    from visualize.pipeline import make_prediction_figures
+    images, _, labels = synthetic_batch(n=2, size=(48, 64))
+    normals = torch.zeros(2, 3, 48, 64)
+    normals[:, 2] = -1
+    preds = {'seg': torch.from_numpy(labels).long(), 'depth': torch.rand(2, 48, 64) + 1, 'normals': normals}
+    written = make_prediction_figures(tmp_path, images, preds, truths=preds, class_names=['bg', 'a', 'b', 'c'],
+                                      max_images=1)
+    assert sorted(p.name for p in written) == ['depth_0.png', 'normals_0.png', 'seg_0.png']
+    assert all(p.stat().st_size > 1000 for p in written)
+    with pytest.raises(ValueError, match=r"unknown task\(s\) \['boxes'\]"):
+        make_prediction_figures(tmp_path, images, {'boxes': None})
+
+
+def test_run_figures_curves_and_comparison(tmp_path):
+    from visualize.pipeline import make_run_figures
+    runs = []
+    for enc, miou in [('siglip2-b16-224', 40.0), ('siglip2-b16-384', 44.0)]:
+        vis = tmp_path / enc / '20260101_000000' / 'vis_data'
+        vis.mkdir(parents=True)
+        (vis / 'scalars.json').write_text('\n'.join(json.dumps({'loss': 1 / s, 'lr': 0.1, 'step': s})
+                                                    for s in range(1, 6)))
+        (tmp_path / enc / 'metrics.json').write_text(json.dumps({'encoder': enc, 'metrics': {'mIoU': miou}}))
+        runs.append(tmp_path / enc)
+    written = make_run_figures(runs[0], compare=runs[1:])
+    assert [p.name for p in written] == ['training_curves.png', 'comparison.png']

@@ -1,5 +1,6 @@
-"""From files to figures: read a feature file (``sprobe extract``) or run an encoder, then write the
-similarity grid, PCA maps and the interactive viewer into a work dir. Used by ``sprobe viz`` and the demo.
+"""From files to figures in a run's work dir: feature figures (similarity grid, PCA maps, viewer) from a
+feature file (``sprobe extract``) or an encoder; prediction figures per task; training curves and bars.
+Used by ``sprobe viz`` and the demo.
 """
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import numpy as np
 from PIL import Image
 from safetensors import SafetensorError, safe_open
 
-from visualize._common import check_features, check_images, save_figure
+from visualize._common import as_numpy, check_features, check_images, save_figure
+from visualize.curves import draw_bars, draw_curves, load_results, load_scalars
+from visualize.overlays import draw_depth, draw_normals, draw_segmentation
 from visualize.pca import draw_pca, pca_map
 from visualize.similarity import draw_similarity, patch_similarity
 from visualize.viewer import build_viewer
@@ -107,4 +110,59 @@ def make_feature_figures(images, features, out_dir: str | os.PathLike, layers=No
             written += save_figure(draw_pca(images, pca, layer=layer), figures / f'pca_layer{layer}', pdf)
     if 'viewer' in kinds:
         written.append(build_viewer(images, feats, figures / 'viewer.html', names=names, dims=viewer_dims).path)
+    return written
+
+
+def _hwc(x) -> np.ndarray:
+    """``(3, H, W)`` (the batch layout) or ``(H, W, 3)`` normals as ``(H, W, 3)``."""
+    x = as_numpy(x)
+    return x.transpose(1, 2, 0) if x.ndim == 3 and x.shape[0] == 3 and x.shape[-1] != 3 else x
+
+
+def make_prediction_figures(out_dir: str | os.PathLike, images, preds: dict, truths: dict | None = None,
+                            class_names=None, max_images: int = 4, pdf: bool = False) -> list[Path]:
+    """Write ``figures/<task>_<i>.png`` for the first ``max_images`` images of each predicted task.
+
+    Args:
+        out_dir: The run's work dir.
+        images: uint8 ``(N, H, W, 3)``.
+        preds: ``{'seg': (N, H, W) class ids, 'depth': (N, H, W) metres, 'normals': (N, 3, H, W)}``
+            (any subset; the training-batch layout of docs/CONTRACTS.md), at image size.
+        truths: The same keys for ground truth (optional).
+        class_names: Needed for 'seg'.
+        max_images: How many images per task.
+        pdf: Also write PDFs.
+    """
+    images = check_images(images)
+    truths = truths or {}
+    unknown = set(preds) - {'seg', 'depth', 'normals'}
+    if unknown:
+        raise ValueError(f'predictions for unknown task(s) {sorted(unknown)}; known: seg, depth, normals')
+    if 'seg' in preds and class_names is None:
+        raise ValueError('segmentation figures need class_names')
+    figures, written = Path(out_dir) / 'figures', []
+    for task, pred in preds.items():
+        truth = truths.get(task)
+        for i in range(min(max_images, len(images))):
+            t = None if truth is None else truth[i]
+            if task == 'seg':
+                fig = draw_segmentation(images[i], pred[i], class_names, truth=t)
+            elif task == 'depth':
+                fig = draw_depth(images[i], pred[i], t)
+            else:
+                fig = draw_normals(images[i], _hwc(pred[i]), None if t is None else _hwc(t))
+            written += save_figure(fig, figures / f'{task}_{i}', pdf)
+    return written
+
+
+def make_run_figures(work_dir: str | os.PathLike, metrics=None, compare=(), label: str = 'encoder',
+                     pdf: bool = False) -> list[Path]:
+    """Training curves from ``<work_dir>/*/vis_data/scalars.json`` and, given ``compare`` (other runs' work
+    dirs or metrics.json files), a bar chart of ``metrics`` over this run and those."""
+    figures, written = Path(work_dir) / 'figures', []
+    written += save_figure(draw_curves(load_scalars(work_dir)), figures / 'training_curves', pdf)
+    if compare:
+        results = load_results([work_dir, *compare])
+        metrics = metrics or sorted(results[0]['metrics'])
+        written += save_figure(draw_bars(results, metrics, label=label), figures / 'comparison', pdf)
     return written
