@@ -52,18 +52,22 @@ class ViewerInfo:
         size: Its size in bytes.
         budget: The size budget in bytes (module doc); ``size <= budget``.
         per_image_layer: Feature bytes (base64) per image and layer, by layer.
+        error: Measured max |page similarity - float cosine| (:func:`measured_error`); below
+            ``QUANT_TOLERANCE`` without ``dims``, larger with a strong ``dims`` reduction.
     """
     path: Path
     size: int
     budget: int
     per_image_layer: dict[int, int]
+    error: float
 
 
 def reduce_dims(unit: np.ndarray, dims: int) -> np.ndarray:
-    """Project unit vectors ``(M, C)`` onto their top-``dims`` right singular vectors (uncentred, which
-    best preserves dot products; component signs do not affect them), then renormalize."""
-    _, _, vt = np.linalg.svd(unit.astype(np.float64), full_matrices=False)
-    return l2_normalize(unit @ vt[:dims].T, axis=1).astype(np.float32)
+    """Project unit vectors ``(M, C)`` onto the top-``dims`` eigenvectors of their (uncentred) Gram matrix
+    ``X^T X``, which best preserves dot products (eigenvector signs do not affect them); renormalize."""
+    x = unit.astype(np.float64)
+    _, vecs = np.linalg.eigh(x.T @ x)  # ascending eigenvalues
+    return l2_normalize(x @ vecs[:, ::-1][:, :dims], axis=1).astype(np.float32)
 
 
 def quantize_features(features, dims: int | None = None) -> dict[int, QuantizedLayer]:
@@ -113,48 +117,62 @@ def _encode_image(image: np.ndarray, max_side: int, quality: int) -> dict:
             'width': round(width * f), 'height': round(height * f)}
 
 
-def viewer_html(images, features, names=None, dims: int | None = None, max_side: int = 320,
-                quality: int = 88, cmap: str = 'magma', title: str = 'Patch similarity') -> tuple[str, dict, int]:
-    """The page, the base64 feature bytes per image and layer, and the total base64 image bytes."""
-    images = check_images(images)
-    feats = check_features(features, images)
+def viewer_html(images: np.ndarray, quant: dict[int, QuantizedLayer], names=None, max_side: int = 320,
+                quality: int = 88, cmap: str = 'magma', title: str = 'Patch similarity') -> tuple[str, int]:
+    """The page for checked uint8 images and quantized features, and its total base64 image bytes."""
     names = [f'image {i}' for i in range(len(images))] if names is None else [str(n) for n in names]
     if len(names) != len(images):
         raise ValueError(f'viewer: {len(names)} names for {len(images)} images')
-    quant = quantize_features(feats, dims)
     data = {'images': [], 'layers': [], 'features': {}, 'lut': colour_lut(cmap).reshape(-1).tolist()}
     for name, image in zip(names, images):
         data['images'].append({'name': name, **_encode_image(image, max_side, quality)})
-    per_image_layer = {}
     for layer, ql in quant.items():
         data['layers'].append({'id': layer, 'h': ql.grid[0], 'w': ql.grid[1], 'dim': ql.q.shape[-1]})
         data['features'][str(layer)] = base64.b64encode(ql.q.tobytes()).decode()
-        per_image_layer[layer] = math.ceil(ql.q[0].size / 3) * 4
     blob = json.dumps(data, separators=(',', ':')).replace('<', '\\u003c')
     page = PAGE.replace('__TITLE__', html.escape(title)).replace('__DATA__', blob)
-    return page, per_image_layer, sum(len(im['src']) for im in data['images'])
+    return page, sum(len(im['src']) for im in data['images'])
 
 
-def build_viewer(images, features, path: str | os.PathLike, **options) -> ViewerInfo:
-    """Write the viewer HTML atomically and return its size against the budget.
+def measured_error(features: dict[int, np.ndarray], quant: dict[int, QuantizedLayer], queries: int = 16,
+                   seed: int = 0) -> float:
+    """Max |page similarity - float cosine| over ``queries`` random query patches per layer (fixed seed)."""
+    rng, worst = np.random.default_rng(seed), 0.0
+    for layer, f in features.items():
+        n, _, h, w = f.shape
+        unit = l2_normalize(f, axis=1)
+        for k in rng.choice(n * h * w, size=min(queries, n * h * w), replace=False):
+            i, row, col = np.unravel_index(k, (n, h, w))
+            exact = np.einsum('nchw,c->nhw', unit, unit[i, :, row, col])
+            worst = max(worst, float(np.abs(viewer_similarity(quant[layer], i, row, col) - exact).max()))
+    return worst
+
+
+def build_viewer(images, features, path: str | os.PathLike, names=None, dims: int | None = None,
+                 **page_options) -> ViewerInfo:
+    """Write the viewer HTML atomically; return its size, budget and measured error.
 
     Args:
         images: uint8 ``(N, H, W, 3)``.
         features: ``{layer: (N, C, h, w)}``.
         path: Output ``.html`` path.
-        **options: ``names``, ``dims`` (reduce features to this many dims for a smaller file),
-            ``max_side`` (longer side of the shown and embedded images), ``quality`` (JPEG), ``cmap``, ``title``.
+        names: Image names shown in the page.
+        dims: Reduce features to this many dims (smaller file; see :func:`reduce_dims`); None keeps all.
+        **page_options: ``max_side`` (longer side of the shown images), ``quality`` (JPEG), ``cmap``, ``title``.
 
     Returns:
         A :class:`ViewerInfo`.
     """
-    page, per_image_layer, image_bytes = viewer_html(images, features, **options)
+    images = check_images(images)
+    feats = check_features(features, images)
+    quant = quantize_features(feats, dims)
+    page, image_bytes = viewer_html(images, quant, names, **page_options)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix='.' + path.stem, suffix='.html', dir=path.parent)
     with os.fdopen(fd, 'w', encoding='utf-8') as f:
         f.write(page)
     os.replace(tmp, path)
-    n = len(check_images(images))
-    budget = PAGE_BUDGET + image_bytes + n * sum(per_image_layer.values())
-    return ViewerInfo(path, path.stat().st_size, budget, per_image_layer)
+    per_image_layer = {layer: math.ceil(ql.q[0].size / 3) * 4 for layer, ql in quant.items()}
+    budget = PAGE_BUDGET + image_bytes + len(images) * sum(per_image_layer.values())
+    return ViewerInfo(path, path.stat().st_size, budget, per_image_layer, measured_error(feats, quant))
