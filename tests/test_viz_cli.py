@@ -113,3 +113,21 @@ def test_run_figures_curves_and_comparison(tmp_path):
         runs.append(tmp_path / enc)
     written = make_run_figures(runs[0], compare=runs[1:])
     assert [p.name for p in written] == ['training_curves.png', 'comparison.png']
+
+
+def test_feature_figures_from_the_test_encoder(tmp_path):
+    """Features straight from the encoder contract (EncoderOutput.layers) feed every feature figure."""
+    from dense.encoders import build_encoder
+    from visualize.pipeline import make_feature_figures
+    from visualize.similarity import patch_similarity
+    enc = build_encoder('test')
+    images, _, _ = synthetic_batch(n=2, size=enc.image_size)
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+    with torch.no_grad():
+        layers = enc(enc.normalize(x), layers=enc.default_layers).layers
+    res = patch_similarity(layers, 1, pixel=(40, 20), image_size=enc.image_size)
+    for layer, maps in res.maps.items():
+        assert res.patch[layer] == (20 // enc.patch_size, 40 // enc.patch_size)
+        assert np.unravel_index(maps[1].argmax(), maps[1].shape) == res.patch[layer]
+    written = make_feature_figures(images, layers, tmp_path, pixel=(40, 20), query_image=1)
+    assert len(written) == 2 + len(enc.default_layers)
