@@ -31,7 +31,7 @@ def _png(path):
 
 
 def test_similarity_max_at_query_and_matches_independent_cosine(batch, tmp_path):
-    images, feats, _ = batch
+    images, feats, labels = batch
     res = patch_similarity({k: torch.from_numpy(v) for k, v in feats.items()}, image_index=1,
                            pixel=(45, 70), image_size=(96, 128))
     assert res.patch == {2: (70 // 8, 45 // 8), 5: (70 // 8, 45 // 8)}
@@ -43,9 +43,13 @@ def test_similarity_max_at_query_and_matches_independent_cosine(batch, tmp_path)
         q = torch.from_numpy(feats[layer][1, :, row, col])
         ref = torch.nn.functional.cosine_similarity(torch.from_numpy(feats[layer]), q[None, :, None, None], dim=1)
         np.testing.assert_allclose(maps, ref.numpy(), atol=1e-5)
-    # a patch query gives the same map; cross-image: the same shape is most similar in image 0
+    # a patch query gives the same map; cross-image: the query's shape (the disc) lights up in images 0, 2
     same = patch_similarity(feats, 1, patch=res.patch[5], layers=[5])
     np.testing.assert_array_equal(same.maps[5], res.maps[5])
+    small = labels[:, 4::8, 4::8]
+    assert small[1][res.patch[5]] == 1
+    for i in (0, 2):
+        assert res.maps[5][i][small[i] == 1].mean() > res.maps[5][i][small[i] != 1].mean() + 0.3
     fig = draw_similarity(images, res)
     written = save_figure(fig, tmp_path / 'sim', pdf=True)
     assert [p.suffix for p in written] == ['.png', '.pdf'] and written[1].stat().st_size > 1000

@@ -112,7 +112,7 @@ def _check_map(page, last, quant, feats):
 def test_viewer_in_headless_chromium(batch, tmp_path):
     from playwright.sync_api import sync_playwright
     images, feats, _ = batch
-    info = build_viewer(images, feats, tmp_path / 'viewer.html', names=['a', 'b', 'c'])
+    info = build_viewer(images, feats, tmp_path / 'viewer.html', names=['a', '<b>b</b>', 'c'])
     quant = quantize_features(feats)
     with sync_playwright() as pw:
         browser = _launch(pw)
@@ -136,6 +136,7 @@ def test_viewer_in_headless_chromium(batch, tmp_path):
         last = page.evaluate('window.viewer.lastMap')
         assert (last['image'], last['row'], last['col']) == (0, 9, 13)
         _check_map(page, last, quant, feats)
+        assert page.inner_text('#fig-1 figcaption') == '<b>b</b>'
         page.select_option('#show', '2')  # switch images
         assert page.evaluate("getComputedStyle(document.getElementById('fig-0')).display") == 'none'
         assert page.is_visible('#view-2')

@@ -133,7 +133,8 @@ canvas.map{display:none}
       const fig = document.createElement('figure'); fig.id = 'fig-' + i;
       fig.innerHTML = `<canvas class="view" id="view-${i}" width="${im.width}" height="${im.height}"
         style="width:${im.width}px;height:${im.height}px"></canvas><canvas class="map" id="map-${i}"></canvas>
-        <figcaption>${im.name}</figcaption>`;
+        <figcaption></figcaption>`;
+      fig.querySelector('figcaption').textContent = im.name;  // names are text, never markup
       $('grid').appendChild(fig);
       const v = fig.querySelector('canvas.view');
       v.addEventListener('mousemove', (ev) => { if ($('hover').checked) viewer.select(i, ...patchAt(i, ev)); });

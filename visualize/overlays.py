@@ -67,7 +67,8 @@ def draw_segmentation(image, pred, class_names, truth=None, palette=None, alpha:
     fig, _ = _panel_row(panels, image, panel)
     handles = [Patch(facecolor=palette[k] / 255, edgecolor='none', label=class_names[k])
                for k in sorted(present - {IGNORE_INDEX})]
-    fig.legend(handles=handles, loc='outside right center', handlelength=1.0, handleheight=1.0)
+    fig.legend(handles=handles, loc='outside right center', handlelength=1.0, handleheight=1.0,
+               ncol=1 + (len(handles) - 1) // 20)  # at most 20 rows per column
     return fig
 
 
