@@ -7,6 +7,7 @@ import sys
 
 # name -> module defining ``add_arguments(parser)`` and ``run(args) -> int``
 COMMANDS = {
+    'extract': 'dense.cli_extract',
 }
 
 
