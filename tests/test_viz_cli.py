@@ -1,9 +1,6 @@
 """``sprobe viz``: figures and viewer from a feature file (the extractor's layout) or an encoder."""
 import argparse
 import json
-import sys
-import types
-
 import numpy as np
 import pytest
 import torch
@@ -12,6 +9,7 @@ from safetensors.numpy import save_file
 
 from visualize import cli
 from visualize._synthetic import synthetic_batch
+from visualize.pipeline import read_feature_file
 
 
 def _parse(argv):
@@ -63,28 +61,26 @@ def test_cli_bad_inputs(feature_file, tmp_path):
     assert not (tmp_path / 'figures').exists()
 
 
-def test_cli_with_encoder_follows_the_extractor_contract(feature_file, tmp_path, monkeypatch):
-    """The encoder path only wires build_encoder -> FeatureExtractor (CONTRACTS.md); stand-ins record the calls."""
+def test_cli_with_the_test_encoder_and_its_feature_file(feature_file, tmp_path, capsys):
+    """End to end with the real extractor: `--encoder test --images`, and a file from save_features."""
+    from dense.encoders import build_encoder
+    from dense.extract import FeatureExtractor
+    from dense.features_io import save_features
     _, paths = feature_file
-    calls = {}
-
-    class Extractor:
-        def __init__(self, enc, layers=None, image_size=None):
-            calls.update(enc=enc, layers=layers, image_size=image_size)
-
-        def __call__(self, images):
-            calls['images'] = images
-            return types.SimpleNamespace(layers={4: torch.randn(2, 8, 4, 4)}, image_size=(32, 32),
-                                         pooled=torch.zeros(2, 8), image_paths=images)
-
-    monkeypatch.setitem(sys.modules, 'dense.encoders', types.SimpleNamespace(
-        build_encoder=lambda name, weights=None: ('encoder', name, weights)))
-    monkeypatch.setitem(sys.modules, 'dense.extract', types.SimpleNamespace(FeatureExtractor=Extractor))
-    args = _parse(['--encoder', 'tiny', '--images', *paths, '--image-size', '32', '--layers', '4',
-                   '--out', str(tmp_path / 'enc'), '--only', 'similarity'])
+    args = _parse(['--encoder', 'test', '--images', *paths, '--image-size', '48', '64', '--layers', '1', '3',
+                   '--out', str(tmp_path / 'enc'), '--only', 'similarity', 'viewer'])
     assert cli.run(args) == 0
-    assert calls == {'enc': ('encoder', 'tiny', None), 'layers': [4], 'image_size': (32, 32), 'images': paths}
-    assert (tmp_path / 'enc' / 'figures' / 'similarity.png').exists()
+    assert sorted(p.name for p in (tmp_path / 'enc' / 'figures').iterdir()) == ['similarity.png', 'viewer.html']
+    feats = FeatureExtractor(build_encoder('test'), layers=(1, 3), image_size=(48, 64))(paths)
+    save_features(tmp_path / 'f.safetensors', feats)
+    layers, meta = read_feature_file(tmp_path / 'f.safetensors')
+    assert meta['image_paths'] == paths and meta['image_size'] == [48, 64]
+    for k in (1, 3):
+        np.testing.assert_array_equal(layers[k], feats.layers[k].numpy())
+    capsys.readouterr()
+    assert cli.run(_parse(['--features', str(tmp_path / 'f.safetensors'), '--out', str(tmp_path / 'file'),
+                           '--patch', '2', '3'])) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 4  # similarity, PCA x 2, viewer
 
 
 def test_prediction_figures_in_batch_layout(tmp_path):
