@@ -35,12 +35,18 @@ def feature_file(tmp_path):
 def test_cli_from_feature_file(feature_file, tmp_path, capsys):
     path, _ = feature_file
     out = tmp_path / 'run'
-    assert cli.run(_parse(['--features', str(path), '--out', str(out), '--pixel', '50', '30', '--pdf'])) == 0
+    argv = ['--features', str(path), '--out', str(out), '--pixel', '50', '30', '--pdf', '--query-image', '1']
+    assert cli.run(_parse(argv + ['--max-rows', '1'])) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 7
+    small = Image.open(out / 'figures' / 'similarity.png').size
+    assert cli.run(_parse(argv)) == 0
     written = json.loads(capsys.readouterr().out)
     names = sorted(p.split('/')[-1] for p in written)
     assert names == ['pca_layer1.pdf', 'pca_layer1.png', 'pca_layer3.pdf', 'pca_layer3.png',
                      'similarity.pdf', 'similarity.png', 'viewer.html']
     assert all((out / 'figures' / n).stat().st_size > 1000 for n in names)
+    full = Image.open(out / 'figures' / 'similarity.png').size
+    assert full[1] > 1.7 * small[1]  # two image rows instead of one
     html = (out / 'figures' / 'viewer.html').read_text()
     assert '"name":"img0.png"' in html and 'http' not in html.replace('http-equiv', '')
 

@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--foreground', action='store_true', help='PCA with a foreground mask from PC1')
     parser.add_argument('--fg-threshold', type=float, default=0.0, help='threshold on standardized PC1')
     parser.add_argument('--viewer-dims', type=int, default=None, help='reduce viewer features to N dims')
+    parser.add_argument('--max-rows', type=int, default=4, help='images in the similarity grid')
     parser.add_argument('--pdf', action='store_true', help='also write PDF figures')
     parser.add_argument('--only', nargs='+', choices=KINDS, default=list(KINDS), help='outputs to make')
 
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     written = make_feature_figures(images, feats, args.out, layers=args.layers, query_image=args.query_image,
                                    pixel=args.pixel, patch=args.patch, names=names,
                                    foreground=args.foreground, fg_threshold=args.fg_threshold,
-                                   viewer_dims=args.viewer_dims, pdf=args.pdf, kinds=args.only)
+                                   viewer_dims=args.viewer_dims, pdf=args.pdf, kinds=args.only,
+                                   max_rows=args.max_rows)
     print(json.dumps([str(p) for p in written], indent=1))
     return 0

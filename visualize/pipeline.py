@@ -75,7 +75,7 @@ def extract_with_encoder(image_paths, encoder: str, weights=None, layers=None, i
 def make_feature_figures(images, features, out_dir: str | os.PathLike, layers=None, query_image: int = 0,
                          pixel=None, patch=None, names=None, foreground: bool = False,
                          fg_threshold: float = 0.0, viewer_dims: int | None = None, pdf: bool = False,
-                         kinds=('similarity', 'pca', 'viewer')) -> list[Path]:
+                         kinds=('similarity', 'pca', 'viewer'), max_rows: int = 4) -> list[Path]:
     """Write the similarity grid, one PCA map per layer and the viewer into ``out_dir``.
 
     Args:
@@ -90,6 +90,7 @@ def make_feature_figures(images, features, out_dir: str | os.PathLike, layers=No
         viewer_dims: Reduce viewer features to this many dims (smaller file); None keeps all.
         pdf: Also write PDFs.
         kinds: Which outputs to make.
+        max_rows: Images in the similarity grid (the query image and the next ones); the viewer has all.
 
     Returns:
         The written paths.
@@ -103,7 +104,8 @@ def make_feature_figures(images, features, out_dir: str | os.PathLike, layers=No
             _, _, h, w = next(iter(feats.values())).shape
             patch = (h // 2, w // 2)
         result = patch_similarity(feats, query_image, pixel=pixel, patch=patch, image_size=images.shape[1:3])
-        written += save_figure(draw_similarity(images, result), figures / 'similarity', pdf)
+        rows = [query_image] + [i for i in range(len(images)) if i != query_image][:max_rows - 1]
+        written += save_figure(draw_similarity(images, result, rows), figures / 'similarity', pdf)
     if 'pca' in kinds:
         for layer, f in feats.items():
             pca = pca_map(f, foreground=foreground, fg_threshold=fg_threshold)
