@@ -8,6 +8,7 @@ import sys
 # name -> module defining ``add_arguments(parser)`` and ``run(args) -> int``
 COMMANDS = {
     'extract': 'dense.cli_extract',
+    'viz': 'visualize.cli',
 }
 
 
@@ -24,8 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args._module.run(args) or 0)
+    """Run one sub-command; bad input ends with a one-line error (exit status 2), not a traceback."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._module.run(args) or 0)
+    except (ValueError, FileNotFoundError, KeyError) as err:  # user input: files, names, shapes
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        parser.exit(2, f'sprobe {args.command}: error: {message}\n')
 
 
 if __name__ == '__main__':

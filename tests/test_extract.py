@@ -115,7 +115,7 @@ def test_bad_inputs_name_the_problem(tmp_path):
         load_features(bad)
 
 
-def test_extract_command_writes_folder_features(tmp_path):
+def test_extract_command_writes_folder_features(tmp_path, capsys):
     from dense.cli import main
     folder = tmp_path / 'imgs'
     folder.mkdir()
@@ -131,5 +131,8 @@ def test_extract_command_writes_folder_features(tmp_path):
                  '--window']) == 0
     assert sorted(p.name for p in (tmp_path / 'per').iterdir()) == ['0.safetensors', '1.safetensors',
                                                                     '2.safetensors']
-    with pytest.raises(ValueError, match='no images'):
+    with pytest.raises(SystemExit) as exit_info:
         main(['extract', str(tmp_path / 'per'), str(tmp_path / 'x.safetensors'), '--encoder', 'test'])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('sprobe extract: error:') and 'per: no images' in err and '\n' not in err

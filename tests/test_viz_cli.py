@@ -9,7 +9,7 @@ from safetensors.numpy import save_file
 
 from visualize import cli
 from visualize._synthetic import synthetic_batch
-from visualize.pipeline import read_feature_file
+from dense.features_io import load_features
 
 
 def _parse(argv):
@@ -62,7 +62,7 @@ def test_cli_bad_inputs(feature_file, tmp_path):
     with pytest.raises(ValueError, match='missing.png: cannot read image'):
         cli.run(_parse(['--features', str(path), '--out', str(tmp_path), '--images', 'missing.png', 'x.png']))
     (tmp_path / 'junk.safetensors').write_bytes(b'junk')
-    with pytest.raises(ValueError, match='junk.safetensors: not a readable safetensors feature file'):
+    with pytest.raises(ValueError, match='junk.safetensors: not a readable feature file'):
         cli.run(_parse(['--features', str(tmp_path / 'junk.safetensors'), '--out', str(tmp_path)]))
     assert not (tmp_path / 'figures').exists()
 
@@ -79,7 +79,8 @@ def test_cli_with_the_test_encoder_and_its_feature_file(feature_file, tmp_path, 
     assert sorted(p.name for p in (tmp_path / 'enc' / 'figures').iterdir()) == ['similarity.png', 'viewer.html']
     feats = FeatureExtractor(build_encoder('test'), layers=(1, 3), image_size=(48, 64))(paths)
     save_features(tmp_path / 'f.safetensors', feats)
-    layers, meta = read_feature_file(tmp_path / 'f.safetensors')
+    loaded, meta = load_features(tmp_path / 'f.safetensors')
+    layers = {k: v.numpy() for k, v in loaded.layers.items()}
     assert meta['image_paths'] == paths and meta['image_size'] == [48, 64]
     for k in (1, 3):
         np.testing.assert_array_equal(layers[k], feats.layers[k].numpy())

@@ -10,7 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
-from visualize.pipeline import extract_with_encoder, load_images, make_feature_figures, read_feature_file
+from dense.features_io import load_features
+from visualize.pipeline import extract_with_encoder, load_images, make_feature_figures
 
 KINDS = ('similarity', 'pca', 'viewer')
 
@@ -49,7 +50,8 @@ def load_inputs(args: argparse.Namespace):
         size = None if size is None else (size[0], size[-1])
         feats, images = extract_with_encoder(args.images, args.encoder, args.weights, args.layers, size)
         return images, feats, [Path(p).name for p in args.images]
-    feats, meta = read_feature_file(args.features)
+    loaded, meta = load_features(args.features)
+    feats = loaded.layers
     paths = args.images or meta.get('image_paths') or []
     if not paths:
         raise ValueError(f'{args.features}: no image_paths in its metadata; pass --images')

@@ -4,13 +4,11 @@ Used by ``sprobe viz`` and the demo.
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from safetensors import SafetensorError, safe_open
 
 from visualize._common import as_numpy, check_features, check_images, save_figure
 from visualize.curves import draw_bars, draw_curves, load_results, load_scalars
@@ -18,28 +16,6 @@ from visualize.overlays import draw_depth, draw_normals, draw_segmentation
 from visualize.pca import draw_pca, pca_map
 from visualize.similarity import draw_similarity, patch_similarity
 from visualize.viewer import build_viewer
-
-
-def read_feature_file(path: str | os.PathLike) -> tuple[dict[int, np.ndarray], dict]:
-    """``({layer: float32 (N, C, h, w)}, metadata)`` from a safetensors file with ``layer_<i>`` tensors and
-    JSON-encoded metadata (``image_paths``, ``image_size``), as written by ``sprobe extract``."""
-    path = Path(path)
-    try:
-        with safe_open(str(path), framework='numpy') as f:
-            raw = f.metadata() or {}
-            layers = {int(k.split('_', 1)[1]): f.get_tensor(k).astype(np.float32)
-                      for k in f.keys() if k.startswith('layer_')}
-    except (OSError, SafetensorError, ValueError) as err:
-        raise ValueError(f'{path}: not a readable safetensors feature file ({err})') from None
-    if not layers:
-        raise ValueError(f'{path}: no layer_<i> tensors; write it with `sprobe extract`')
-    meta = {}
-    for key, value in raw.items():
-        try:
-            meta[key] = json.loads(value)
-        except json.JSONDecodeError:
-            meta[key] = value
-    return dict(sorted(layers.items())), meta
 
 
 def load_images(paths, size: tuple[int, int] | None = None) -> np.ndarray:
