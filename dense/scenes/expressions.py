@@ -17,7 +17,7 @@ from dense.scenes.layout import CLASS_NAMES, COLORS, SIZES
 
 MARGIN_U, MARGIN_Z = 0.05, 0.5
 MIN_AREA = 0.003   # targets and landmarks cover at least this fraction of the image
-ABSOLUTE = {'in front': ('z', -1), 'at the back': ('z', 1), 'on the left': ('u', -1), 'on the right': ('u', 1)}
+ABSOLUTE = {'in front': ('z', 1), 'at the back': ('z', -1), 'on the left': ('u', 1), 'on the right': ('u', -1)}
 RELATIONS = {'left of': ('u', -1), 'right of': ('u', 1), 'in front of': ('z', -1), 'behind': ('z', 1)}
 _DESC = r'(?:({}) )?(?:({}) )?({})'.format('|'.join(SIZES), '|'.join(COLORS), '|'.join(CLASS_NAMES[1:]))
 _PLAIN = re.compile(r'^the {}(?: ({}))?$'.format(_DESC, '|'.join(ABSOLUTE)))
@@ -44,7 +44,7 @@ def evaluate(query: tuple, objects: list) -> list[int]:
     desc, relation, landmark = query
     found = _matches(objects, desc)
     if relation in ABSOLUTE:
-        axis, sign = ABSOLUTE[relation]
+        axis, sign = ABSOLUTE[relation]  # the extreme object has the smallest sign * coordinate
         ranked = sorted(found, key=lambda i: sign * _coord(objects[i], axis))
         if len(ranked) > 1 and sign * (_coord(objects[ranked[1]], axis) - _coord(objects[ranked[0]], axis)) \
                 < _margin(axis):
