@@ -209,7 +209,7 @@ def may_hit(bound: tuple[np.ndarray, float], o: np.ndarray, d: np.ndarray) -> np
     """Rays (P,) that meet the bounding sphere ahead of their origin: a cheap superset of the real hits."""
     center, radius = bound
     oc = center - o
-    dd = (d * d).sum(-1)
-    along = (oc * d).sum(-1)
-    dist2 = (oc * oc).sum(-1) - along * along / dd
-    return (dist2 <= radius * radius * 1.0001) & ((along > 0) | ((oc * oc).sum(-1) <= radius * radius))
+    dot = lambda a, b: np.einsum('...i,...i->...', a, b)  # noqa: E731  (row-wise dot, no temporaries)
+    along, oc2 = dot(oc, d), dot(oc, oc)
+    dist2 = oc2 - along * along / dot(d, d)
+    return (dist2 <= radius * radius * 1.0001) & ((along > 0) | (oc2 <= radius * radius))
