@@ -5,18 +5,10 @@ an encoder has to beat.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-
-@dataclass
-class PixelOutput:
-    """Same fields as ``dense.encoders.EncoderOutput``: per-layer maps, tokens and pooled vector."""
-    layers: dict
-    tokens: torch.Tensor
-    pooled: torch.Tensor
+from dense.encoders import EncoderOutput
 
 
 class PixelEncoder(nn.Module):
@@ -51,7 +43,7 @@ class PixelEncoder(nn.Module):
         std = torch.tensor(self.std, dtype=x01.dtype, device=x01.device).view(1, 3, 1, 1)
         return (x01 - mean) / std
 
-    def forward(self, pixels: torch.Tensor, layers=(0,)) -> PixelOutput:
+    def forward(self, pixels: torch.Tensor, layers=(0,)) -> EncoderOutput:
         """Patchify normalized pixels (N, 3, H, W); ``layers`` may name block 0 (or -1, the same block)."""
         wanted = sorted({0 if i == -1 else i for i in layers})
         if wanted != [0]:
@@ -64,4 +56,4 @@ class PixelEncoder(nn.Module):
         x = pixels[:, :, :h * p, :w * p].reshape(n, c, h, p, w, p)
         grid = x.permute(0, 1, 3, 5, 2, 4).reshape(n, c * p * p, h, w)
         tokens = grid.flatten(2).transpose(1, 2)
-        return PixelOutput(layers={0: grid}, tokens=tokens, pooled=tokens.mean(1))
+        return EncoderOutput(layers={0: grid}, tokens=tokens, pooled=tokens.mean(1))

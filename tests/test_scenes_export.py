@@ -127,3 +127,16 @@ def test_bad_export_arguments_write_nothing(tmp_path, layout, splits, size):
     with pytest.raises(ValueError, match='dense/scenes/'):
         write_dataset(root, layout, splits, n=1, size=size)
     assert not root.exists()
+
+
+def test_cli_command_writes_layout(tmp_path, capsys):
+    import argparse
+
+    from dense.scenes import cli
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    args = parser.parse_args([str(tmp_path), '--layout', 'ade20k', '--num', '1', '--size', '16', '24'])
+    assert cli.run(args) == 0
+    assert len(list((tmp_path / 'annotations' / 'training').glob('*.png'))) == 1
+    assert len(list((tmp_path / 'images' / 'validation').glob('*.jpg'))) == 1
+    assert 'ade20k layout' in capsys.readouterr().out
