@@ -92,7 +92,12 @@ def _descs(obj: dict) -> list[tuple]:
 
 
 def make_expressions(objects: list, rng: np.random.Generator, image_area: int, per_object: int = 2) -> list:
-    """Up to ``per_object`` unique expressions per visible object: its shortest attribute description and a spatial one."""
+    """Up to ``per_object`` unique expressions per large-enough visible object.
+
+    The first is the object's shortest unique attribute description (when it has one), the next a random spatial
+    one (superlative or relative to a uniquely described landmark). Each is kept only if ``evaluate`` picks the
+    target alone among all visible objects.
+    """
     big = [i for i, o in enumerate(objects) if o['area'] >= MIN_AREA * image_area]
     unique_desc = {j: next((d for d in _descs(objects[j]) if _matches(objects, d) == [j]), None) for j in big}
     out = []

@@ -75,7 +75,7 @@ def _surface(layout: Layout, points: np.ndarray, hit: np.ndarray) -> tuple[np.nd
     rows = hit == GROUND
     normals[rows] = (0.0, 1.0, 0.0)
     mix = pattern(ground['texture'], points[rows][:, [0, 2]], 1 / ground['scale'], layout.noise_seed)[:, None]
-    albedo[rows] = ground['color_a'] if ground['texture'] == 'plain' else (1 - mix) * ground['color_a'] + mix * ground['color_b']
+    albedo[rows] = (1 - mix) * ground['color_a'] + mix * ground['color_b']  # 'plain' has mix = 0
     normals[hit == WALL] = (0.0, 0.0, -1.0)
     for k, obj in enumerate(layout.objects):
         rows = hit == k
