@@ -205,11 +205,37 @@ class Capsule:
 PRIMITIVES = {'sphere': Sphere, 'box': Box, 'cylinder': Cylinder, 'cone': Cone, 'capsule': Capsule}
 
 
-def may_hit(bound: tuple[np.ndarray, float], o: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """Rays (P,) that meet the bounding sphere ahead of their origin: a cheap superset of the real hits."""
-    center, radius = bound
-    oc = center - o
-    dot = lambda a, b: np.einsum('...i,...i->...', a, b)  # noqa: E731  (row-wise dot, no temporaries)
-    along, oc2 = dot(oc, d), dot(oc, oc)
-    dist2 = oc2 - along * along / dot(d, d)
-    return (dist2 <= radius * radius * 1.0001) & ((along > 0) | (oc2 <= radius * radius))
+class Rays:
+    """A bundle of rays with either one origin (3,) and many directions (P, 3), or many origins (P, 3) and one
+    direction (3,); precomputes what the bounding-sphere test needs so each object costs one matrix-vector product.
+    """
+
+    def __init__(self, origins: np.ndarray, directions: np.ndarray):
+        if origins.ndim == directions.ndim:
+            raise ValueError('dense/scenes/geometry.py: Rays needs one shared origin or one shared direction')
+        self.origins, self.directions = origins, directions
+        self.count = len(directions) if directions.ndim == 2 else len(origins)
+        if directions.ndim == 2:
+            self._dd = np.einsum('ij,ij->i', directions, directions)
+        else:
+            self._dd = float(directions @ directions)
+            self._od = origins @ directions
+            self._oo = np.einsum('ij,ij->i', origins, origins)
+
+    def near(self, bound: tuple[np.ndarray, float]) -> np.ndarray:
+        """Rays (P,) that meet the bounding sphere ahead of their origin: a cheap superset of the real hits."""
+        center, radius = bound
+        if self.directions.ndim == 2:
+            oc = center - self.origins
+            along, oc2 = self.directions @ oc, float(oc @ oc)
+        else:
+            along = float(center @ self.directions) - self._od
+            oc2 = float(center @ center) - 2 * (self.origins @ center) + self._oo
+        dist2 = oc2 - along * along / self._dd
+        return (dist2 <= radius * radius * 1.0001) & ((along > 0) | (oc2 <= radius * radius))
+
+    def subset(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Origins and directions of the rays ``rows``, as intersection routines take them."""
+        if self.directions.ndim == 2:
+            return self.origins, self.directions[rows]
+        return self.origins[rows], np.broadcast_to(self.directions, (len(rows), 3))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dense.scenes.expressions import make_expressions
-from dense.scenes.geometry import may_hit
+from dense.scenes.geometry import Rays
 from dense.scenes.layout import CLASS_NAMES, COLORS, Layout, sample_layout
 from dense.scenes.shading import pattern, shade
 
@@ -44,16 +44,15 @@ def _check_size(size) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
-def cast(layout: Layout, origin: np.ndarray, dirs: np.ndarray) -> tuple:
-    """First object hit along rays: (t (P,), object index (P,), -1 where no object is hit before ``inf``)."""
-    t = np.full(len(dirs), np.inf)
-    hit = np.full(len(dirs), -1)
+def cast(layout: Layout, rays: Rays) -> tuple[np.ndarray, np.ndarray]:
+    """First object hit along rays: (t (P,), object index (P,), -1 where no object is hit)."""
+    t = np.full(rays.count, np.inf)
+    hit = np.full(rays.count, -1)
     for k, obj in enumerate(layout.objects):
-        rows = np.flatnonzero(may_hit(obj.shape.bound(), origin, dirs))
+        rows = np.flatnonzero(rays.near(obj.shape.bound()))
         if len(rows) == 0:
             continue
-        o = origin if origin.ndim == 1 else origin[rows]
-        tk = obj.shape.intersect(o, dirs[rows])
+        tk = obj.shape.intersect(*rays.subset(rows))
         closer = tk < t[rows]
         t[rows[closer]], hit[rows[closer]] = tk[closer], k
     return t, hit
@@ -92,9 +91,10 @@ def _colour(layout: Layout, points, dirs, hit, normals, albedo, rng) -> np.ndarr
     elevation = np.clip(3 * dirs[wall, 1] / np.linalg.norm(dirs[wall], axis=1), 0, 1)[:, None]
     colour[wall] = elevation * layout.sky[0] + (1 - elevation) * layout.sky[1]
     solid = np.flatnonzero(~wall)
-    start = points[solid] + 1e-4 * normals[solid]
-    t_block, _ = cast(layout, start, np.broadcast_to(layout.light, (len(solid), 3)))
-    lit = np.isinf(t_block).astype(float)
+    lit = np.zeros(len(solid))
+    facing = np.flatnonzero(normals[solid] @ layout.light > 0)  # the rest is unlit whatever lies in the way
+    start = points[solid[facing]] + 1e-4 * normals[solid[facing]]
+    lit[facing] = np.isinf(cast(layout, Rays(start, layout.light))[0])
     colour[solid] = shade(albedo[solid], normals[solid], dirs[solid], layout.light, lit,
                           layout.ambient, layout.specular, layout.shininess)
     colour += rng.normal(0, 2.0, colour.shape)
@@ -124,7 +124,7 @@ def render_scene(seed: int, size=(224, 224)) -> Scene:
     rotation = layout.camera.rotation()
     dirs = layout.camera.rays((h, w)) @ rotation.T       # world directions whose camera-frame z is 1
     t, hit = _background(layout, dirs)
-    t_obj, hit_obj = cast(layout, layout.camera.origin, dirs)
+    t_obj, hit_obj = cast(layout, Rays(layout.camera.origin, dirs))
     closer = t_obj < t
     t, hit = np.where(closer, t_obj, t), np.where(closer, hit_obj, hit)
     points = layout.camera.origin + t[:, None] * dirs
