@@ -1,6 +1,7 @@
 """Embedded scenes: determinism, exact labels (checked by an independent ray march), splits, boxes, expressions."""
 import numpy as np
 import pytest
+import torch
 
 from dense.scenes import CLASS_NAMES, SceneSet, render_scene
 from dense.scenes.expressions import resolve
@@ -185,3 +186,17 @@ def test_depth_and_normals_vary_with_the_scene():
     for maps in (np.log(np.stack([s.depth for s in scenes])), np.stack([s.normals for s in scenes])):
         explained = 1 - ((maps - maps.mean(0)) ** 2).sum() / ((maps - maps.mean()) ** 2).sum()
         assert explained < 0.75, explained
+
+
+def test_to_batch_follows_training_batch_contract():
+    from dense.scenes.batch import to_batch
+    scenes = [render_scene(seed, (16, 24)) for seed in (1, 2)]
+    batch = to_batch(scenes)
+    assert batch['image'].shape == (2, 3, 16, 24) and batch['image'].dtype == torch.float32
+    assert float(batch['image'].max()) <= 1 and batch['seg'].dtype == torch.int64
+    np.testing.assert_array_equal(batch['seg'][1].numpy(), scenes[1].semantic)
+    np.testing.assert_array_equal(batch['normals'][0].permute(1, 2, 0).numpy(), scenes[0].normals)
+    np.testing.assert_array_equal(batch['depth'][0].numpy(), scenes[0].depth)
+    assert batch['meta'][1]['seed'] == 2 and batch['meta'][0]['ori_shape'] == (16, 24)
+    with pytest.raises(ValueError, match='share a size'):
+        to_batch([scenes[0], render_scene(3, (8, 8))])
