@@ -200,3 +200,13 @@ def test_to_batch_follows_training_batch_contract():
     assert batch['meta'][1]['seed'] == 2 and batch['meta'][0]['ori_shape'] == (16, 24)
     with pytest.raises(ValueError, match='share a size'):
         to_batch([scenes[0], render_scene(3, (8, 8))])
+
+
+def test_objects_apart_from_each_other_and_the_camera():
+    from dense.scenes.layout import _footprint
+    for seed in range(300):
+        shapes = [o.shape for o in sample_layout(seed).objects]
+        assert 1 <= len(shapes) <= 7
+        for i, a in enumerate(shapes):
+            assert np.hypot(a.x, a.z) > _footprint(a)
+            assert all(np.hypot(a.x - b.x, a.z - b.z) > _footprint(a) + _footprint(b) for b in shapes[i + 1:])

@@ -121,7 +121,9 @@ def _place_objects(rng: np.random.Generator, camera: Camera, wall_z: float) -> t
             if point is None:
                 continue
             shape = _shape(rng, category, *point, scale)
-            if all(np.hypot(shape.x - o.x, shape.z - o.z) > _footprint(shape) + _footprint(o) + 0.05 for o in placed):
+            clear_of_camera = np.hypot(shape.x, shape.z) > _footprint(shape) + 0.3
+            if clear_of_camera and all(np.hypot(shape.x - o.x, shape.z - o.z) > _footprint(shape) + _footprint(o) + 0.05
+                                       for o in placed):
                 placed.append(shape)
                 objects.append(SceneObject(category, shape, color, size, texture, tex_scale, tex_strength))
                 break
