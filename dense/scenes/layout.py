@@ -105,7 +105,7 @@ def _ground_point(rng: np.random.Generator, camera: Camera, wall_z: float) -> tu
         return None
     t = camera.height / -ray[1]
     x, z = t * ray[0], t * ray[2]
-    return (x, z) if 1.0 < z < wall_z - 2.0 else None
+    return (float(x), float(z)) if 1.0 < z < wall_z - 2.0 else None
 
 
 def _place_objects(rng: np.random.Generator, camera: Camera, wall_z: float) -> tuple[SceneObject, ...]:
@@ -121,9 +121,10 @@ def _place_objects(rng: np.random.Generator, camera: Camera, wall_z: float) -> t
             if point is None:
                 continue
             shape = _shape(rng, category, *point, scale)
-            clear_of_camera = np.hypot(shape.x, shape.z) > _footprint(shape) + 0.3
-            if clear_of_camera and all(np.hypot(shape.x - o.x, shape.z - o.z) > _footprint(shape) + _footprint(o) + 0.05
-                                       for o in placed):
+            reach = _footprint(shape)
+            clear = np.hypot(shape.x, shape.z) > reach + 0.3 and all(
+                np.hypot(shape.x - o.x, shape.z - o.z) > reach + _footprint(o) + 0.05 for o in placed)
+            if clear:
                 placed.append(shape)
                 objects.append(SceneObject(category, shape, color, size, texture, tex_scale, tex_strength))
                 break
