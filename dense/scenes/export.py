@@ -8,8 +8,10 @@ Layouts (``root`` is the data set root the real loader is pointed at):
 - ``nyu`` (mmseg NYUDataset layout): ``images/{train,test}/<name>.jpg``, ``annotations/{train,test}/<name>.png``
   uint16 depth in millimetres (``LoadDepthAnnotation(depth_rescale_factor=1e-3)`` gives metres), and
   ``normals/{train,test}/<name>.png``: uint8 RGB = round((n + 1) / 2 * 255) with n the unit normal in the camera
-  frame (x right, y down, z forward), (0, 0, 0) = invalid, the encoding of the NYUv2 normal PNGs of Bae et al.
-  (DSINE evaluation set); decode with n = png / 255 * 2 - 1 (quantization: under 0.5 degree).
+  frame (x right, y down, z forward), (0, 0, 0) = invalid. This is the pixel encoding of the NYUv2 normal PNGs
+  of the DSINE evaluation set (Bae & Davison 2024; their loader ``data/datasets/nyuv2/__init__.py`` decodes
+  png / 255 * 2 - 1 with mask = any channel > 0); the axis convention is the suite's contract, so check theirs
+  before mixing the two. Quantization error: under 0.5 degree.
 - ``coco`` (COCO instances): ``images/{train2017,val2017}/<name>.jpg`` and ``annotations/instances_<split>.json``
   with the shape classes as categories 1..5, RLE masks of the visible parts, bbox in xywh pixels.
 - ``refcoco`` (REFER api layout): ``refcoco/instances.json`` (COCO instances of every split), ``refcoco/refs(unc).p``
