@@ -6,7 +6,8 @@ val with mIoU pooled over the split (per class IoU = TP / (TP + FP + FN), as mms
 the classes present. Encoders: (a) ``PixelEncoder`` (raw patch pixels), (b) a random-init tiny SigLIP 2 encoder
 (``build_encoder('tiny')``, last block).
 
-Usage: ``python benchmarks/scene_floor.py [--train 200 --val 50 --size 224 --work-dir work_dirs/scene_floor]``
+Usage: ``python benchmarks/scene_floor.py [--train 200 --val 50 --size 224 --work-dir work_dirs/scene_floor]``;
+writes ``metrics.json`` (config and numbers) and ``val_scenes.png`` to the work dir.
 """
 from __future__ import annotations
 
@@ -95,6 +96,26 @@ def probe(encode, train, val, p: int = 16) -> dict:
             'train_patch_acc': float(clf.score(scaler.transform(x_train), y_train))}
 
 
+def save_figure(split: str, size: int, path: Path, num: int = 4) -> None:
+    """Image, semantic classes, depth and normals of the first ``num`` scenes of ``split``."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(num, 4, figsize=(10, 2.5 * num), squeeze=False)
+    for row, scene in zip(axes, SceneSet(split, (size, size), num=num)):
+        panels = (scene.image, scene.semantic, scene.depth, (scene.normals + 1) / 2)
+        for ax, panel, title in zip(row, panels, ('image', 'class', 'depth (m)', 'normals')):
+            im = ax.imshow(panel, cmap='tab10' if title == 'class' else 'viridis', interpolation='nearest',
+                           **({'vmin': 0, 'vmax': 9} if title == 'class' else {}))
+            ax.set_title(f'{title} #{scene.seed}', fontsize=8)
+            ax.axis('off')
+            if title == 'depth (m)':
+                fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--train', type=int, default=200)
@@ -117,6 +138,7 @@ def main(argv=None) -> int:
         print(f'{key:12s} mIoU {r["mIoU"]:.3f} (train patch acc {r["train_patch_acc"]:.3f}) [{name}] '
               + ' '.join(f'{c}={v:.2f}' for c, v in r['IoU'].items()))
     os.makedirs(args.work_dir, exist_ok=True)
+    save_figure('val', args.size, Path(args.work_dir) / 'val_scenes.png')
     tmp = Path(args.work_dir) / 'metrics.json.tmp'
     tmp.write_text(json.dumps(results, indent=1))
     os.replace(tmp, Path(args.work_dir) / 'metrics.json')
