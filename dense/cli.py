@@ -9,6 +9,7 @@ import sys
 COMMANDS = {
     'extract': 'dense.cli_extract',
     'viz': 'visualize.cli',
+    'scenes': 'dense.scenes.cli',
 }
 
 
