@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from timm.models.vision_transformer import VisionTransformer
 from torch import Tensor, nn
 
+from .naflex import naflex_size
 from .variants import POS_RESIZE_MODES, Variant
 
 
@@ -82,6 +83,7 @@ class SiglipEncoder(nn.Module):
 
     Attributes:
         vit: The timm VisionTransformer (timm state-dict layout).
+        spec: The :class:`Variant` it was built from.
         variant: Our variant key, e.g. ``'siglip2-b16-224'``.
         weights_sha256: Hash of the loaded weight file(s), or ``'random-init-seed<N>'``.
         embed_dim, patch_size, depth, image_size, naflex, default_layers, mean, std: See CONTRACTS.md.
@@ -102,6 +104,7 @@ class SiglipEncoder(nn.Module):
             act_layer='gelu_tanh', device=device)
         if self.vit.blocks[0].mlp.fc1.out_features != variant.mlp:
             raise RuntimeError(f'{variant.key}: MLP width {variant.mlp} not reproduced by timm mlp_ratio')
+        self.spec = variant
         self.variant = variant.key
         self.embed_dim = variant.width
         self.patch_size = variant.patch
@@ -123,6 +126,10 @@ class SiglipEncoder(nn.Module):
         if mode not in POS_RESIZE_MODES:
             raise ValueError(f'unknown pos_resize {mode!r}; use one of {POS_RESIZE_MODES}')
         self.vit.pos_resize = mode
+
+    def naflex_size(self, height: int, width: int, max_num_patches: int = 256) -> tuple:
+        """Pixel size (H, W) that keeps the aspect ratio of a ``height`` x ``width`` image within a patch budget."""
+        return naflex_size(height, width, self.patch_size, max_num_patches)
 
     def freeze(self) -> 'SiglipEncoder':
         """Stop gradients into the weights and switch to eval mode."""
