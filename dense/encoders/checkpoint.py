@@ -19,6 +19,7 @@ from .variants import VARIANTS, Variant
 
 ALLOW_DOWNLOAD_ENV = 'SPROBE_ALLOW_DOWNLOAD'
 _HUB_ID = re.compile(r'^[\w.-]+/[\w.-]+$')
+_WEIGHT_SUFFIXES = ('.safetensors', '.bin', '.pt', '.pth', '.npz')
 
 
 class CheckpointError(ValueError):
@@ -35,6 +36,12 @@ def sha256_files(files) -> str:
     return h.hexdigest()
 
 
+def _why(e: Exception) -> str:
+    """The first line of an exception, for one-line error messages."""
+    lines = [ln for ln in str(e).splitlines() if ln.strip()]
+    return f'{type(e).__name__}: {lines[0][:200] if lines else ""}'
+
+
 def _read_tensors(path: Path) -> dict:
     """All tensors of a safetensors or torch pickle file, as float32 where floating."""
     try:
@@ -45,7 +52,7 @@ def _read_tensors(path: Path) -> dict:
             state = torch.load(path, map_location='cpu', weights_only=True)
             state = state.get('state_dict', state.get('model', state)) if isinstance(state, dict) else state
     except Exception as e:  # safetensors / pickle / zip errors all mean the same thing to the user
-        raise CheckpointError(f'{path}: cannot read checkpoint ({type(e).__name__}: {e}); the file is truncated '
+        raise CheckpointError(f'{path}: cannot read checkpoint ({_why(e)}); the file is truncated '
                               'or not a weight file: download it again') from e
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f'{path}: expected a flat dict of tensors (a state dict)')
@@ -58,7 +65,7 @@ def _read_npz(path: Path, subtree: str | None) -> dict:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except Exception as e:
-        raise CheckpointError(f'{path}: cannot read npz ({type(e).__name__}: {e}); the file is truncated or not '
+        raise CheckpointError(f'{path}: cannot read npz ({_why(e)}); the file is truncated or not '
                               'a big_vision checkpoint: download it again') from e
     arrays = {k.removeprefix('params/'): v for k, v in arrays.items()}
     if subtree is None and 'img/embedding/kernel' in arrays:
@@ -91,9 +98,12 @@ def _hub_snapshot(repo_id: str, allow_download: bool) -> Path:
             repo_id, local_files_only=not allow_download, cache_dir=os.environ.get('HF_HUB_CACHE'),
             allow_patterns=['config.json', '*.safetensors', '*.safetensors.index.json']))
     except Exception as e:
-        fix = ('check the id and your network' if allow_download else
-               f'pass allow_download=True (or set {ALLOW_DOWNLOAD_ENV}=1) when online, or give a local directory')
-        raise CheckpointError(f'{repo_id}: not in the local Hugging Face cache ({type(e).__name__}); {fix}') from e
+        if allow_download:
+            raise CheckpointError(f'{repo_id}: cannot fetch from the Hugging Face hub ({_why(e)}); check the id '
+                                  'and your network') from e
+        raise CheckpointError(f'{repo_id}: not in the local Hugging Face cache ({type(e).__name__}); pass '
+                              f'allow_download=True (or set {ALLOW_DOWNLOAD_ENV}=1) when online, or give a local '
+                              'directory') from e
 
 
 def check_hf_config(config: dict, variant: Variant, where) -> None:
@@ -134,7 +144,7 @@ def read_checkpoint(weights, variant: Variant, allow_download: bool = False) -> 
     npz = re.fullmatch(r'(.+\.npz)(?::(\w+))?', spec)
     path = Path(npz.group(1) if npz else spec).expanduser()
     if not path.exists():
-        if npz or not _HUB_ID.match(spec):
+        if npz or path.suffix in _WEIGHT_SUFFIXES or not _HUB_ID.match(spec):
             raise CheckpointError(f'{path}: no such file or directory')
         path = _hub_snapshot(spec, allow_download)
     if npz:
