@@ -2,7 +2,9 @@
 from .build import build_encoder
 from .checkpoint import CheckpointError, load_weights
 from .model import EncoderOutput, SiglipEncoder, resize_pos_embed
+from .naflex import naflex_size
 from .variants import POS_RESIZE_MODES, VARIANTS, Variant, get_variant
 
 __all__ = ['build_encoder', 'VARIANTS', 'EncoderOutput', 'SiglipEncoder', 'Variant', 'get_variant',
-           'resize_pos_embed', 'POS_RESIZE_MODES', 'CheckpointError', 'load_weights']
+           'resize_pos_embed', 'POS_RESIZE_MODES', 'CheckpointError', 'load_weights',
+           'naflex_size']

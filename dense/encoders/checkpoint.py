@@ -84,7 +84,8 @@ def _hf_dir_files(d: Path) -> list:
     if index.exists():
         shards = sorted(set(json.loads(index.read_text())['weight_map'].values()))
         return [d / s for s in shards]
-    for name in ('model.safetensors', 'open_clip_model.safetensors', 'pytorch_model.bin', 'open_clip_pytorch_model.bin'):
+    for name in ('model.safetensors', 'open_clip_model.safetensors', 'pytorch_model.bin',
+                 'open_clip_pytorch_model.bin'):
         if (d / name).exists():
             return [d / name]
     raise CheckpointError(f'{d}: no model.safetensors, shard index or pytorch_model.bin in this directory')
