@@ -99,6 +99,8 @@ def test_naflex_vs_fixed_model_type_and_activation(tmp_path):
     cfg = json.loads((tmp_path / 'fx' / 'config.json').read_text())
     (tmp_path / 'fx' / 'config.json').write_text(json.dumps({**cfg, 'hidden_act': 'gelu'}))
     _raises(tmp_path / 'fx', 'test', "hidden_act 'gelu'")
+    (tmp_path / 'fx' / 'config.json').write_text('{"model_type": "siglip", ')
+    _raises(tmp_path / 'fx', 'test', 'config.json: not valid JSON')
 
 
 def _fake_hub_cache(root, repo_id, model):

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .convert import big_vision_to_timm, hf_to_timm, is_hf_layout, open_clip_to_timm
+from .convert import TEXT_PREFIXES, big_vision_to_timm, hf_to_timm, is_hf_layout, open_clip_to_timm
 from .variants import VARIANTS, Variant
 
 ALLOW_DOWNLOAD_ENV = 'SPROBE_ALLOW_DOWNLOAD'
@@ -43,11 +43,12 @@ def _why(e: Exception) -> str:
 
 
 def _read_tensors(path: Path) -> dict:
-    """All tensors of a safetensors or torch pickle file, as float32 where floating."""
+    """The image-tower tensors of a safetensors or torch pickle file, as float32 where floating."""
     try:
-        if path.suffix == '.safetensors':
-            from safetensors.torch import load_file
-            state = load_file(str(path))
+        if path.suffix == '.safetensors':  # read lazily: skip the text tower of image-text checkpoints
+            from safetensors import safe_open
+            with safe_open(str(path), 'pt') as f:
+                state = {k: f.get_tensor(k) for k in f.keys() if not k.startswith(TEXT_PREFIXES)}
         else:
             state = torch.load(path, map_location='cpu', weights_only=True)
             state = state.get('state_dict', state.get('model', state)) if isinstance(state, dict) else state
@@ -150,9 +151,11 @@ def read_checkpoint(weights, variant: Variant, allow_download: bool = False) -> 
         path = _hub_snapshot(spec, allow_download)
     if npz:
         arrays = _read_npz(path, npz.group(2))
-        if (arrays['embedding/kernel'].ndim == 2) != variant.naflex:
-            raise CheckpointError(f'{path}: a {"NaFlex" if not variant.naflex else "fixed-resolution"} image tower,'
-                                  f' but {variant.key} is {"NaFlex" if variant.naflex else "fixed-resolution"}')
+        file_naflex = arrays['embedding/kernel'].ndim == 2  # NaFlex embeds patches with a Dense layer
+        if file_naflex != variant.naflex:
+            kinds = {True: 'NaFlex', False: 'fixed-resolution'}
+            raise CheckpointError(f'{path}: a {kinds[file_naflex]} image tower, but {variant.key} is '
+                                  f'{kinds[variant.naflex]}; pick the matching variant')
         try:
             return big_vision_to_timm(arrays), [path]
         except KeyError as e:
@@ -160,7 +163,10 @@ def read_checkpoint(weights, variant: Variant, allow_download: bool = False) -> 
                                   'SigLIP 2 image tower') from e
     files = _hf_dir_files(path) if path.is_dir() else [path]
     if path.is_dir() and (path / 'config.json').exists():
-        config = json.loads((path / 'config.json').read_text())
+        try:
+            config = json.loads((path / 'config.json').read_text())
+        except ValueError as e:
+            raise CheckpointError(f'{path / "config.json"}: not valid JSON ({_why(e)})') from e
         if 'model_type' in config:
             check_hf_config(config, variant, path / 'config.json')
     state = {}

@@ -21,7 +21,8 @@ _HF_TOP = {
     'embeddings.patch_embedding': 'patch_embed.proj',
 }
 HF_VISION_PREFIXES = ('vision_model.', 'model.vision_model.')
-HF_OTHER_PREFIXES = ('text_model.', 'model.text_model.', 'logit_scale', 'logit_bias', 'model.logit_')
+# Image-text checkpoints: the text tower and the logit temperature / bias are not part of the image encoder.
+TEXT_PREFIXES = ('text_model.', 'model.text_model.', 'text.', 'logit_scale', 'logit_bias', 'model.logit_')
 
 
 def is_hf_layout(keys) -> bool:
@@ -51,7 +52,7 @@ def hf_to_timm(state: dict, patch: int) -> dict:
                 k = k[len(p):]
                 break
         else:
-            if k.startswith(HF_OTHER_PREFIXES):
+            if k.startswith(TEXT_PREFIXES):
                 continue
         vision[k] = v
     out, qkv = {}, {}
@@ -90,14 +91,8 @@ def open_clip_to_timm(state: dict) -> dict:
     so that it is reported as unexpected.
     """
     if not any(k.startswith('visual.') for k in state):
-        return dict(state)
-    out = {}
-    for k, v in state.items():
-        if k.startswith('visual.trunk.'):
-            out[k[len('visual.trunk.'):]] = v
-        elif k.startswith('visual.'):
-            out[k] = v
-    return out
+        return {k: v for k, v in state.items() if not k.startswith(TEXT_PREFIXES)}
+    return {k.removeprefix('visual.trunk.'): v for k, v in state.items() if k.startswith('visual.')}
 
 
 def _t(a) -> Tensor:
