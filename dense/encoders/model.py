@@ -101,7 +101,7 @@ class SiglipEncoder(nn.Module):
             grid=variant.grid, pos_resize=pos_resize, img_size=variant.grid * variant.patch,
             patch_size=variant.patch, embed_dim=variant.width, depth=variant.depth, num_heads=variant.heads,
             mlp_ratio=variant.mlp / variant.width, class_token=False, global_pool='map', num_classes=0,
-            act_layer='gelu_tanh', device=device)
+            act_layer='gelu_tanh', device=device, weight_init='skip' if str(device) == 'meta' else '')
         if self.vit.blocks[0].mlp.fc1.out_features != variant.mlp:
             raise RuntimeError(f'{variant.key}: MLP width {variant.mlp} not reproduced by timm mlp_ratio')
         self.spec = variant
