@@ -141,6 +141,9 @@ def test_hf_vision_dir_native_and_bicubic(tmp_path):
     check_fixed(enc, ref, (64, 64))
     check_fixed(enc, ref, (96, 80), interpolate=True)
     check_fixed(enc, ref, (32, 48), interpolate=True)
+    ref.save_pretrained(tmp_path / 'sharded', max_shard_size='20KB')  # model.safetensors.index.json + shards
+    assert (tmp_path / 'sharded' / 'model.safetensors.index.json').exists()
+    check_fixed(build_encoder('test', weights=tmp_path / 'sharded'), ref, (64, 64))
 
 
 def test_hf_full_checkpoint_and_bin(tmp_path):
@@ -220,7 +223,8 @@ def test_timm_and_open_clip_safetensors(tmp_path):
     oc.update({'text.token_embedding.weight': torch.zeros(10, 4), 'logit_scale': torch.zeros(()),
                'logit_bias': torch.zeros(())})
     save_file(oc, tmp_path / 'open_clip_model.safetensors')
-    for f in ('model.safetensors', 'open_clip_model.safetensors'):
+    (tmp_path / 'config.json').write_text('{"architecture": "vit_base_patch16_siglip_224", "num_classes": 0}')
+    for f in ('model.safetensors', 'open_clip_model.safetensors', '.'):  # '.': a timm hub-style directory
         enc = build_encoder('test', weights=tmp_path / f)
         check_fixed(enc, ref, (64, 64))
         check_fixed(enc, ref, (80, 112), interpolate=True)
