@@ -149,6 +149,10 @@ def test_pos_cache_follows_new_weights():
     enc.pos_resize = 'bicubic'
     other.pos_resize = 'bicubic'
     assert torch.equal(enc(x, layers=()).pooled, other(x, layers=()).pooled)
+    assert enc.vit.resized_pos_embed((6, 5)) is enc.vit.resized_pos_embed((6, 5))  # cached per grid
+    enc.vit.pos_embed.requires_grad_(True)  # unfrozen on purpose: no cache, gradients reach the table
+    enc(x, layers=()).pooled.sum().backward()
+    assert enc.vit.pos_embed.grad.abs().sum() > 0
 
 
 def test_bad_inputs_raise():

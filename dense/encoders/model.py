@@ -62,15 +62,24 @@ class _SiglipViT(VisionTransformer):
         self.grid = grid
         self.pos_resize = pos_resize
         self._pos_cache: dict = {}
+        self._pos_cache_weights = None
+
+    def _resize(self, size: tuple) -> Tensor:
+        grid = self.pos_embed.reshape(1, self.grid, self.grid, -1).permute(0, 3, 1, 2)
+        return resize_pos_embed(grid, size, self.pos_resize).flatten(2).transpose(1, 2)
 
     def resized_pos_embed(self, size: tuple) -> Tensor:
-        """Position embeddings ``(1, h*w, C)`` for a grid of ``size``; cached while the weights are unchanged."""
+        """Position embeddings ``(1, h*w, C)`` for a grid of ``size``; cached per (grid, mode) while the weights are
+        frozen and unchanged (any in-place update, load or move empties the cache)."""
         pe = self.pos_embed
-        key = (tuple(size), self.pos_resize, pe.device, pe.dtype, pe._version, pe.data_ptr())
+        if pe.requires_grad:
+            return self._resize(size)
+        weights = (pe.device, pe.dtype, pe._version, pe.data_ptr())
+        if weights != self._pos_cache_weights:
+            self._pos_cache, self._pos_cache_weights = {}, weights
+        key = (tuple(size), self.pos_resize)
         if key not in self._pos_cache:
-            grid = pe.reshape(1, self.grid, self.grid, -1).permute(0, 3, 1, 2)
-            out = resize_pos_embed(grid, size, self.pos_resize)
-            self._pos_cache = {key: out.flatten(2).transpose(1, 2).detach()}
+            self._pos_cache[key] = self._resize(size).detach()
         return self._pos_cache[key]
 
     def _pos_embed(self, x: Tensor) -> Tensor:
