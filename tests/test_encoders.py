@@ -1,6 +1,7 @@
 """Contract tests for dense.encoders: every registered variant builds; the small ones run and keep the contract."""
 import pytest
 import timm
+from timm.layers.activations import GELUTanh
 import torch
 
 from dense.encoders import POS_RESIZE_MODES, VARIANTS, EncoderOutput, SiglipEncoder, build_encoder, get_variant
@@ -17,6 +18,8 @@ def test_every_variant_builds_on_meta(name):
     assert enc.vit.pos_embed.shape == (1, v.grid ** 2, v.width)
     assert enc.vit.blocks[0].mlp.fc1.out_features == v.mlp == enc.vit.attn_pool.mlp.fc1.out_features
     assert enc.vit.blocks[0].attn.num_heads == v.heads
+    # SigLIP checkpoints use tanh-GELU everywhere (timm's defs default to exact GELU for some variants)
+    assert all(isinstance(m.mlp.act, GELUTanh) for m in [*enc.vit.blocks, enc.vit.attn_pool])
     n = enc.depth
     assert enc.default_layers[-3:] == (n // 2 - 1, 3 * n // 4 - 1, n - 1)
     assert not enc.training and not any(p.requires_grad for p in enc.parameters())
@@ -28,7 +31,7 @@ def test_dimensions_match_timm_definitions(name):
     """Our state dict has exactly the keys and shapes of timm's own definition of the variant."""
     v = VARIANTS[name]
     with torch.device('meta'):
-        ref = timm.create_model(v.timm_name.split('.')[0], pretrained=False, num_classes=0)
+        ref = timm.create_model(v.timm_name.split('.')[0], pretrained=False, num_classes=0, weight_init='skip')
     ours = build_encoder(name, device='meta').vit.state_dict()
     theirs = ref.state_dict()
     assert ours.keys() == theirs.keys()
@@ -41,6 +44,18 @@ def test_published_names_resolve_to_one_variant():
             assert get_variant(alias) is v, alias
     assert get_variant('hf-hub:timm/vit_so400m_patch14_siglip_378.v2_webli').key == 'siglip2-so400m14-384'
     assert get_variant('google/siglip2-base-patch16-naflex').naflex
+    spot = {  # names as published (REFERENCE.md table)
+        'google/siglip2-so400m-patch14-384': 'siglip2-so400m14-384',
+        'ViT-SO400M-14-SigLIP2-378': 'siglip2-so400m14-384',
+        'ViT-B-16-SigLIP2': 'siglip2-b16-224', 'ViT-gopt-16-SigLIP2-384': 'siglip2-gopt16-384',
+        'siglip2_g-opt16_256.npz': 'siglip2-gopt16-256', 'google/siglip2-giant-opt-patch16-256': 'siglip2-gopt16-256',
+        'vit_large_patch16_siglip_512.v2_webli': 'siglip2-l16-512',
+        'siglip2_so400m16_naflex': 'siglip2-so400m16-naflex',
+        'naflexvit_base_patch16_siglip': 'siglip2-b16-naflex', 'ViT-B-32-SigLIP2-256': 'siglip2-b32-256',
+        'siglip2-base-patch32-256': 'siglip2-b32-256', 'ViT-L-16-SigLIP2-384': 'siglip2-l16-384',
+    }
+    assert {k: get_variant(k).key for k in spot} == spot
+    assert VARIANTS['siglip2-so400m14-384'].image_size == 378  # HF's 384 drops 6 px; same 27x27 grid
     with pytest.raises(KeyError, match='unknown SigLIP 2 variant'):
         get_variant('vit_base_patch16_224')
 
@@ -122,6 +137,22 @@ def test_frozen_stays_eval_and_seeded():
     other = build_encoder('test', seed=4)
     assert not torch.equal(enc.vit.pos_embed, other.vit.pos_embed)
     assert parent is not None
+
+
+def test_pos_cache_follows_new_weights():
+    enc = build_encoder('test', pos_resize='bilinear')
+    x = torch.randn(1, 3, 96, 80)
+    enc(x, layers=())
+    other = build_encoder('test', seed=5, pos_resize='bilinear')
+    enc.vit.load_state_dict(other.vit.state_dict())
+    assert torch.equal(enc(x, layers=()).pooled, other(x, layers=()).pooled)
+    enc.pos_resize = 'bicubic'
+    other.pos_resize = 'bicubic'
+    assert torch.equal(enc(x, layers=()).pooled, other(x, layers=()).pooled)
+    assert enc.vit.resized_pos_embed((6, 5)) is enc.vit.resized_pos_embed((6, 5))  # cached per grid
+    enc.vit.pos_embed.requires_grad_(True)  # unfrozen on purpose: no cache, gradients reach the table
+    enc(x, layers=()).pooled.sum().backward()
+    assert enc.vit.pos_embed.grad.abs().sum() > 0
 
 
 def test_bad_inputs_raise():

@@ -1,7 +1,10 @@
 """Frozen SigLIP 2 vision encoders (Tschannen et al., 2025): one wrapper over timm's ViT for every variant."""
 from .build import build_encoder
+from .checkpoint import CheckpointError, load_weights
 from .model import EncoderOutput, SiglipEncoder, resize_pos_embed
+from .naflex import naflex_size
 from .variants import POS_RESIZE_MODES, VARIANTS, Variant, get_variant
 
 __all__ = ['build_encoder', 'VARIANTS', 'EncoderOutput', 'SiglipEncoder', 'Variant', 'get_variant',
-           'resize_pos_embed', 'POS_RESIZE_MODES']
+           'resize_pos_embed', 'POS_RESIZE_MODES', 'CheckpointError', 'load_weights',
+           'naflex_size']

@@ -1,31 +1,43 @@
 """``build_encoder``: a SigLIP 2 variant by any of its names, random-init or from a checkpoint."""
+import dataclasses
+
 import torch
 
+from .checkpoint import load_weights
 from .model import SiglipEncoder
 from .variants import get_variant
 
 
-def build_encoder(name: str, weights=None, pos_resize: str | None = None, seed: int = 0,
-                  device=None) -> SiglipEncoder:
+def build_encoder(name: str, weights=None, pos_resize: str | None = None, seed: int = 0, device=None,
+                  allow_download: bool | None = None, **overrides) -> SiglipEncoder:
     """Build a frozen SigLIP 2 encoder.
 
     Args:
         name: A variant key (``'siglip2-b16-224'``, ``'tiny'``, ``'test'``) or its HF / timm / open_clip /
             big_vision name (see :data:`dense.encoders.VARIANTS`).
-        weights: None for seeded random init, else a checkpoint (see :func:`dense.encoders.load_weights`).
+        weights: None for seeded random init, else a HF directory or hub id, a timm / open_clip ``.safetensors``,
+            or a big_vision ``.npz`` (optionally ``file.npz:img``); see :mod:`dense.encoders.checkpoint`.
         pos_resize: Position-embedding resize mode for off-native inputs (default: the variant's own).
         seed: Seed of the random init (recorded as ``weights_sha256 = 'random-init-seed<N>'``).
         device: Where to build; ``'meta'`` builds the structure without memory.
+        allow_download: Fetch a hub id missing from the local cache (default: env SPROBE_ALLOW_DOWNLOAD=1).
+        **overrides: :class:`Variant` fields to change (e.g. ``depth=2``); the key then records them.
 
     Returns:
-        The encoder, frozen and in eval mode.
+        The encoder, frozen and in eval mode, with ``variant`` and ``weights_sha256`` recorded.
+
+    Raises:
+        KeyError: Unknown variant name.
+        CheckpointError: (a ValueError) unreadable checkpoint or one that does not fit the variant.
     """
     variant = get_variant(name)
+    if overrides:
+        tag = ','.join(f'{k}={v}' for k, v in sorted(overrides.items()))
+        variant = dataclasses.replace(variant, key=f'{variant.key}[{tag}]', **overrides)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         enc = SiglipEncoder(variant, pos_resize=pos_resize, device=device)
     enc.weights_sha256 = f'random-init-seed{seed}'
     if weights is not None:
-        from .checkpoint import load_weights
-        enc.weights_sha256 = load_weights(enc, weights)
+        enc.weights_sha256 = load_weights(enc, weights, allow_download)
     return enc.freeze()

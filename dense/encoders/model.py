@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from timm.models.vision_transformer import VisionTransformer
 from torch import Tensor, nn
 
+from .naflex import naflex_size
 from .variants import POS_RESIZE_MODES, Variant
 
 
@@ -61,15 +62,24 @@ class _SiglipViT(VisionTransformer):
         self.grid = grid
         self.pos_resize = pos_resize
         self._pos_cache: dict = {}
+        self._pos_cache_weights = None
+
+    def _resize(self, size: tuple) -> Tensor:
+        grid = self.pos_embed.reshape(1, self.grid, self.grid, -1).permute(0, 3, 1, 2)
+        return resize_pos_embed(grid, size, self.pos_resize).flatten(2).transpose(1, 2)
 
     def resized_pos_embed(self, size: tuple) -> Tensor:
-        """Position embeddings ``(1, h*w, C)`` for a grid of ``size``; cached while the weights are unchanged."""
+        """Position embeddings ``(1, h*w, C)`` for a grid of ``size``; cached per (grid, mode) while the weights are
+        frozen and unchanged (any in-place update, load or move empties the cache)."""
         pe = self.pos_embed
-        key = (tuple(size), self.pos_resize, pe.device, pe.dtype, pe._version, pe.data_ptr())
+        if pe.requires_grad:
+            return self._resize(size)
+        weights = (pe.device, pe.dtype, pe._version, pe.data_ptr())
+        if weights != self._pos_cache_weights:
+            self._pos_cache, self._pos_cache_weights = {}, weights
+        key = (tuple(size), self.pos_resize)
         if key not in self._pos_cache:
-            grid = pe.reshape(1, self.grid, self.grid, -1).permute(0, 3, 1, 2)
-            out = resize_pos_embed(grid, size, self.pos_resize)
-            self._pos_cache = {key: out.flatten(2).transpose(1, 2).detach()}
+            self._pos_cache[key] = self._resize(size).detach()
         return self._pos_cache[key]
 
     def _pos_embed(self, x: Tensor) -> Tensor:
@@ -82,6 +92,7 @@ class SiglipEncoder(nn.Module):
 
     Attributes:
         vit: The timm VisionTransformer (timm state-dict layout).
+        spec: The :class:`Variant` it was built from.
         variant: Our variant key, e.g. ``'siglip2-b16-224'``.
         weights_sha256: Hash of the loaded weight file(s), or ``'random-init-seed<N>'``.
         embed_dim, patch_size, depth, image_size, naflex, default_layers, mean, std: See CONTRACTS.md.
@@ -99,9 +110,10 @@ class SiglipEncoder(nn.Module):
             grid=variant.grid, pos_resize=pos_resize, img_size=variant.grid * variant.patch,
             patch_size=variant.patch, embed_dim=variant.width, depth=variant.depth, num_heads=variant.heads,
             mlp_ratio=variant.mlp / variant.width, class_token=False, global_pool='map', num_classes=0,
-            act_layer='gelu_tanh', device=device)
+            act_layer='gelu_tanh', device=device, weight_init='skip' if str(device) == 'meta' else '')
         if self.vit.blocks[0].mlp.fc1.out_features != variant.mlp:
             raise RuntimeError(f'{variant.key}: MLP width {variant.mlp} not reproduced by timm mlp_ratio')
+        self.spec = variant
         self.variant = variant.key
         self.embed_dim = variant.width
         self.patch_size = variant.patch
@@ -123,6 +135,10 @@ class SiglipEncoder(nn.Module):
         if mode not in POS_RESIZE_MODES:
             raise ValueError(f'unknown pos_resize {mode!r}; use one of {POS_RESIZE_MODES}')
         self.vit.pos_resize = mode
+
+    def naflex_size(self, height: int, width: int, max_num_patches: int = 256) -> tuple:
+        """Pixel size (H, W) that keeps the aspect ratio of a ``height`` x ``width`` image within a patch budget."""
+        return naflex_size(height, width, self.patch_size, max_num_patches)
 
     def freeze(self) -> 'SiglipEncoder':
         """Stop gradients into the weights and switch to eval mode."""
