@@ -136,3 +136,19 @@ def test_extract_command_writes_folder_features(tmp_path, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]  # earlier lines: the progress bars above
     assert err.startswith('sprobe extract: error:') and 'per: no images' in err
+
+
+def test_naflex_keeps_aspect_ratio_under_the_patch_budget():
+    from dense.encoders import naflex_size
+    encoder = build_encoder('test-naflex')
+    fx = FeatureExtractor(encoder, layers=[-1], max_num_patches=64, progress=False)
+    images = [torch.rand(3, 90, 200), torch.rand(3, 300, 120)]
+    out = list(fx.iter_images(images))
+    p, last = encoder.patch_size, encoder.depth - 1
+    for feats, image in zip(out, images):
+        height, width = naflex_size(*image.shape[-2:], patch=p, max_num_patches=64)
+        assert feats.image_size == (height, width)
+        h, w = feats.layers[last].shape[-2:]
+        assert (h, w) == (height // p, width // p) and h * w <= 64
+    assert out[0].layers[last].shape[-1] > out[0].layers[last].shape[-2]  # wide stays wide
+    assert out[1].layers[last].shape[-2] > out[1].layers[last].shape[-1]  # tall stays tall
