@@ -1,6 +1,8 @@
 """Build and run probe training with mmengine's Runner; evaluation, prediction-ready state, results JSON."""
 from __future__ import annotations
 
+import time
+import uuid
 from pathlib import Path
 
 import torch
@@ -90,7 +92,9 @@ def build_runner(cfg: Config, model: ProbeModel, resume: bool = False) -> Runner
     metric = dict(tasks=model.tasks, specs=list(model.specs.values()))
     has_test = 'test' in cfg.data
     return Runner(
-        model=model, work_dir=cfg.work_dir, experiment_name=cfg.get('experiment_name'),
+        model=model, work_dir=cfg.work_dir,
+        # unique: mmengine keys its logger and visualizer instances by this name
+        experiment_name=cfg.get('experiment_name') or f'{time.strftime("%Y%m%d_%H%M%S")}_{uuid.uuid4().hex[:8]}',
         train_dataloader=_loader(cfg, 'train', True), val_dataloader=_loader(cfg, 'val', False),
         test_dataloader=_loader(cfg, 'test', False) if has_test else None,
         train_cfg=dict(type='IterBasedTrainLoop', max_iters=schedule['max_iters'],
