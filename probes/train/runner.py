@@ -86,7 +86,7 @@ def _schedulers(schedule: dict) -> list[dict]:
     return out
 
 
-def build_runner(cfg: Config, model: ProbeModel, resume: bool = False) -> Runner:
+def build_runner(cfg: Config, model: ProbeModel, resume: bool = False, hooks: tuple = ()) -> Runner:
     """An mmengine Runner: iteration-based training, per-probe val/test metrics, checkpoints in work_dir."""
     schedule = dict(cfg.schedule)
     metric = dict(tasks=model.tasks, specs=list(model.specs.values()))
@@ -108,11 +108,11 @@ def build_runner(cfg: Config, model: ProbeModel, resume: bool = False) -> Runner
             checkpoint=dict(type='CheckpointHook', by_epoch=False, max_keep_ckpts=2, save_last=True,
                             interval=schedule.get('checkpoint_interval', schedule['max_iters'])),
             logger=dict(type='LoggerHook', interval=schedule.get('log_interval', 50))),
-        custom_hooks=[ProgressBarHook(), WeightsOnlyCheckpointHook()], log_processor=dict(by_epoch=False),
+        custom_hooks=[ProgressBarHook(), WeightsOnlyCheckpointHook(), *hooks], log_processor=dict(by_epoch=False),
         randomness=dict(seed=cfg.get('seed', 0)), resume=resume, default_scope=None)
 
 
-def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = False) -> dict:
+def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = False, hooks: tuple = ()) -> dict:
     """Train every probe of the config, evaluate on val (and test), pick the best probe per family on val.
 
     Args:
@@ -120,6 +120,7 @@ def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = Fal
             ``work_dir`` and optional ``optimizer``, ``inference``, batch sizes, ``seed``.
         encoder: An already built encoder (else built from ``cfg.encoder``).
         resume: Continue from the last checkpoint in ``work_dir`` if there is one.
+        hooks: Extra mmengine hooks (instances or config dicts).
 
     Returns:
         The ``metrics.json`` content, also written to ``work_dir`` with ``config.py`` and ``probes.safetensors``.
@@ -127,7 +128,7 @@ def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = Fal
     cfg = as_config(cfg)
     encoder = encoder if encoder is not None else build_encoder_from_config(cfg)
     model = build_model(cfg, encoder)
-    runner = build_runner(cfg, model, resume=resume)
+    runner = build_runner(cfg, model, resume=resume, hooks=hooks)
     runner.train()
     metrics = {'val': runner.val()}
     if 'test' in cfg.data:
