@@ -1,6 +1,6 @@
 """Train a grid of probes on a frozen encoder from a config; resumes from the last checkpoint with --resume.
 
-Example: sprobe train configs/seg/scenes_linear_dpt_test64_smoke.py --resume
+Example: sprobe train configs/seg/scenes_linear-dpt_test-smoke.py --resume
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from probes.train.runner import _optimizer
 from probes.train.spec import format_lr
 from probes.tasks import build_task
 
-SMOKE = 'configs/seg/scenes_linear_dpt_test64_smoke.py'
+SMOKE = 'configs/seg/scenes_linear-dpt_test-smoke.py'
 
 
 def _model(**inference):

@@ -8,7 +8,7 @@ from PIL import Image
 
 from probes import cli_eval, cli_predict, cli_train
 
-SMOKE = 'configs/seg/scenes_linear_dpt_test64_smoke.py'
+SMOKE = 'configs/seg/scenes_linear-dpt_test-smoke.py'
 
 
 def _run(module, argv):

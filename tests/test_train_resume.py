@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 from probes.train import as_config, run_training
 
-SMOKE = 'configs/seg/scenes_linear_dpt_test64_smoke.py'
+SMOKE = 'configs/seg/scenes_linear-dpt_test-smoke.py'
 ROOT = Path(__file__).resolve().parents[1]
 
 # Trains the smoke config and SIGKILLs itself right after iteration 3 (the checkpoint of iteration 2 is on disk).

@@ -68,15 +68,20 @@ def _resize_sample(sample: dict, size: tuple[int, int]) -> dict:
 
 
 def augment(sample: dict, crop_size: tuple[int, int] | None = None, scale_range: tuple[float, float] = (1.0, 1.0),
-            flip: bool = False, resize: tuple[int, int] | None = None) -> dict:
-    """Random rescale (relative to ``resize`` or the original size), random crop (padded with the ignore
-    label / zeros when smaller) and horizontal flip, with python's ``random`` (seeded by the runner and its worker_init_fn).
+            flip: bool = False, resize: tuple[int, int] | int | None = None) -> dict:
+    """Random rescale, random crop and horizontal flip (mmseg's RandomResize + RandomCrop + RandomFlip), drawn
+    with python's ``random`` (seeded by the runner and its worker_init_fn).
 
-    Horizontal flips negate the x component of ``normals``.
+    Args:
+        sample: Image and label maps.
+        crop_size: ``(h, w)`` crop, padded with the ignore label / zeros where the image is smaller.
+        scale_range: Random factor on the base size.
+        flip: Flip horizontally with probability 0.5 (negating the x component of ``normals``).
+        resize: Base size before the random factor: ``(H, W)``, an int short side (aspect kept), or None.
     """
     height, width = sample['image'].shape[-2:]
-    base = resize or (height, width)
-    scale = random.uniform(*scale_range) if scale_range != (1.0, 1.0) else 1.0
+    base = target_size((height, width), resize)
+    scale = random.uniform(*scale_range) if tuple(scale_range) != (1.0, 1.0) else 1.0
     size = (max(1, round(base[0] * scale)), max(1, round(base[1] * scale)))
     if size != (height, width):
         sample = _resize_sample(sample, size)
@@ -85,6 +90,16 @@ def augment(sample: dict, crop_size: tuple[int, int] | None = None, scale_range:
     if flip and random.random() < 0.5:
         sample = _hflip(sample)
     return sample
+
+
+def target_size(size: tuple[int, int], resize: tuple[int, int] | int | None) -> tuple[int, int]:
+    """``resize`` as a size: ``(H, W)`` as given, an int as the short side keeping the aspect, None = ``size``."""
+    if resize is None:
+        return tuple(size)
+    if isinstance(resize, int):
+        scale = resize / min(size)
+        return round(size[0] * scale), round(size[1] * scale)
+    return tuple(resize)
 
 
 def _pad_value(key: str) -> float:

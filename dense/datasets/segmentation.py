@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from dense.datasets.common import IGNORE_INDEX, augment, check_same_size, check_seg_label, load_image, load_label
+from dense.datasets.common import (IGNORE_INDEX, augment, check_same_size, check_seg_label, load_image, load_label,
+                                   target_size)
 
 LAYOUTS = {
     'ade20k': dict(cls='ADE20KDataset', img='images/{split}', ann='annotations/{split}',
@@ -127,11 +128,6 @@ def finish_sample(sample: dict, augment_cfg: dict | None, image_resize) -> dict:
         return augment(sample, **augment_cfg)
     if image_resize is None:
         return sample
-    height, width = sample['image'].shape[-2:]
-    if isinstance(image_resize, int):
-        scale = image_resize / min(height, width)
-        size = (round(height * scale), round(width * scale))
-    else:
-        size = tuple(image_resize)
+    size = target_size(tuple(sample['image'].shape[-2:]), image_resize)
     image = F.interpolate(sample['image'][None], size=size, mode='bilinear', align_corners=False, antialias=True)
     return dict(sample, image=image[0])

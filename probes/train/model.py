@@ -60,7 +60,7 @@ class ProbeModel(BaseModel):
             s.name: self.tasks[s.task].build_head(s.head, [dim] * len(s.layers), dim if s.pooled else 0,
                                                   **s.head_opts)
             for s in specs})
-        self.inference = dict(mode='whole', scales=(1.0,), **(inference or {}))
+        self.inference = {'mode': 'whole', 'scales': (1.0,), **(inference or {})}
 
     def to(self, *args, **kwargs) -> 'ProbeModel':
         """Move the heads and the (unregistered) encoder."""

@@ -16,4 +16,4 @@ train_batch_size = 4
 val_batch_size = 2
 schedule = dict(max_iters=6, warmup_iters=2, policy='cosine', checkpoint_interval=2, log_interval=2)
 seed = 0
-work_dir = 'work_dirs/seg/scenes_linear_dpt_test64_smoke'
+work_dir = 'work_dirs/seg/scenes_linear-dpt_test-smoke'
