@@ -9,6 +9,7 @@ from dense.encoders import build_encoder
 from probes.train import ProbeModel, ProbeSpec, as_config, build_model, expand_grid, run_training, select_best
 from probes.train.inference import infer_head_outputs
 from probes.train.runner import _optimizer
+from probes.train.results import markdown_table
 from probes.train.spec import format_lr
 from probes.tasks import build_task
 
@@ -106,3 +107,14 @@ def test_smoke_run_writes_results(tmp_path):
     assert (tmp_path / 'config.py').read_text().startswith('data')
     assert set(load_file(str(tmp_path / 'probes.safetensors'))) == set(model.probes.state_dict())
     assert list(tmp_path.glob('iter_*.pth')) and not list(tmp_path.glob('*.tmp'))
+
+
+def test_markdown_table_one_table_per_task_with_its_columns():
+    results = {'metrics': {'val': {'seg/linear_l3_lr1e-3/mIoU': 12.345, 'seg/linear_l3_lr1e-3/mAcc': 20.0,
+                                   'seg/linear_l3_lr1e-3/aAcc': 70.0, 'seg/linear_l3_lr1e-3/IoU.0': 1.0,
+                                   'other/linear_l3_lr1e-3/score': 0.5}},
+               'best': {'seg/linear': {'probe': 'seg/linear_l3_lr1e-3'}}}
+    table = markdown_table(results)
+    assert '| probe (val) | mIoU | mAcc | aAcc |\n|---|---|---|---|\n| seg/linear_l3_lr1e-3 (best) | 12.35 | 20.00 | 70.00 |' \
+        in table
+    assert '| probe (val) | score |' in table and '| other/linear_l3_lr1e-3 | 0.50 |' in table

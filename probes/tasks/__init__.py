@@ -2,7 +2,8 @@
 
 A task has ``name``, ``build_head(kind, in_dims, pooled_dim, **opts)``, ``loss(head_out, batch)``,
 ``predict(head_out, size)``, ``new_evaluator()`` (``process(pred, batch)``, ``compute() -> dict``) and
-``selection = (metric, 'max' | 'min')``: the metric that picks the best probe of a grid on the held-out split.
+``selection = (metric, 'max' | 'min')``: the metric that picks the best probe of a grid on the held-out split, and
+``table_metrics``: the columns of its markdown table.
 """
 from __future__ import annotations
 

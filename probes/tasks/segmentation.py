@@ -28,6 +28,7 @@ class SegmentationTask:
 
     name = 'seg'
     selection = ('mIoU', 'max')
+    table_metrics = ('mIoU', 'mAcc', 'aAcc')
 
     def __init__(self, num_classes: int, ignore_index: int = 255, class_names: list[str] | None = None,
                  loss_weight: float = 1.0):

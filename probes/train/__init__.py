@@ -3,8 +3,9 @@
 How a task plugs in:
     1. Write ``probes/tasks/<name>.py`` with a class following the task protocol (docs/CONTRACTS.md):
        ``name``, ``selection = (metric, 'max' | 'min')`` (picks the best probe on the held-out split),
-       ``build_head(kind, in_dims, pooled_dim, **opts)``, ``loss(head_out, batch)``,
-       ``predict(head_out, size)``, ``new_evaluator()`` (``process(pred, batch)``, ``compute() -> dict``).
+       ``table_metrics`` (markdown table columns), ``build_head(kind, in_dims, pooled_dim, **opts)``,
+       ``loss(head_out, batch)``, ``predict(head_out, size)``, ``new_evaluator()`` (``process(pred, batch)``,
+       ``compute() -> dict``).
     2. Register it in ``probes.tasks.TASKS``; a data set yielding its batch key goes in ``dense.datasets.DATASETS``.
     3. A config names it: ``tasks = dict(depth=dict(...options...))`` and a probe grid
        ``probes = [dict(task='depth', heads=['linear', 'dpt'], layers=['default'], lrs=[5e-4])]``.

@@ -43,14 +43,29 @@ def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def markdown_table(results: dict, metrics: tuple[str, ...] = ('mIoU', 'mAcc', 'aAcc'), split: str = 'val') -> str:
-    """Render one row per probe (the best of each family marked) from a ``metrics.json`` dict."""
+def _columns(task: str, probes: list[str], values: dict) -> tuple[str, ...]:
+    """The task's ``table_metrics``, else every metric of its first probe."""
+    from probes.tasks import TASKS
+    columns = getattr(TASKS.get(task), 'table_metrics', None)
+    return tuple(columns) if columns else tuple(k.rsplit('/', 1)[1] for k in values if k.startswith(probes[0] + '/'))
+
+
+def markdown_table(results: dict, split: str = 'val') -> str:
+    """One table per task, one row per probe (the best of each family marked), from a ``metrics.json`` dict.
+
+    Columns are the task's ``table_metrics`` (e.g. mIoU, mAcc, aAcc for segmentation).
+    """
     values = results['metrics'].get(split, {})
-    probes = sorted({key.rsplit('/', 1)[0] for key in values})
     best = {b['probe'] for b in results.get('best', {}).values()}
-    lines = [f'| probe ({split}) | ' + ' | '.join(metrics) + ' |', '|---|' + '---|' * len(metrics)]
-    for probe in probes:
-        cells = [f'{values[f"{probe}/{m}"]:.2f}' if f'{probe}/{m}' in values else '' for m in metrics]
-        marker = ' (best)' if probe in best else ''
-        lines.append(f'| {probe}{marker} | ' + ' | '.join(cells) + ' |')
-    return '\n'.join(lines) + '\n'
+    by_task: dict[str, list[str]] = {}
+    for probe in sorted({key.rsplit('/', 1)[0] for key in values}):
+        by_task.setdefault(probe.split('/', 1)[0], []).append(probe)
+    tables = []
+    for task, probes in by_task.items():
+        columns = _columns(task, probes, values)
+        lines = [f'| probe ({split}) | ' + ' | '.join(columns) + ' |', '|---|' + '---|' * len(columns)]
+        for probe in probes:
+            cells = [f'{values[f"{probe}/{m}"]:.2f}' if f'{probe}/{m}' in values else '' for m in columns]
+            lines.append(f'| {probe}{" (best)" if probe in best else ""} | ' + ' | '.join(cells) + ' |')
+        tables.append('\n'.join(lines) + '\n')
+    return '\n'.join(tables)
