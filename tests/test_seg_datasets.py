@@ -1,5 +1,4 @@
 """Every segmentation data set in its published layout: tiny fixtures, parsing, two training steps, bad input."""
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -8,8 +8,6 @@ become python numbers. What remains is tensors and plain containers, which ``wei
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from mmengine.hooks import Hook
 
@@ -20,7 +18,7 @@ def _plain(value):
     """``value`` as plain python data, or None when it has no plain form."""
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, PLAIN) or isinstance(value, numbers.Integral):
+    if isinstance(value, PLAIN):
         return value
     if isinstance(value, (list, tuple)):
         items = [_plain(v) for v in value]
