@@ -1,0 +1,14 @@
+# Cityscapes fine (19 train ids, *_gtFine_labelTrainIds.png from cityscapesscripts, 255 ignored).
+# Training: short side resized to the crop size, random scale 0.5-2.0, random crop, flip; evaluation: short side
+# resized to the crop size, labels at full size.
+data_root = 'data/cityscapes'
+crop = 512
+tasks = dict(seg=dict(num_classes=19))
+data = dict(
+    train=dict(type='seg_folder', kind='cityscapes', data_root=data_root, split='train',
+               augment=dict(crop_size=(crop, crop), resize=crop, scale_range=(0.5, 2.0), flip=True)),
+    val=dict(type='seg_folder', kind='cityscapes', data_root=data_root, split='val', image_resize=crop),
+)
+train_batch_size = 16
+val_batch_size = 1
+num_workers = 4

@@ -1,0 +1,71 @@
+"""Run results as data: ``metrics.json`` (config hash, encoder, weight hash, versions, metrics) and tables."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from pathlib import Path
+
+import torch
+
+
+def config_hash(config_text: str) -> str:
+    """sha256 of the resolved config's text."""
+    return hashlib.sha256(config_text.encode()).hexdigest()
+
+
+def state_sha256(module: torch.nn.Module) -> str:
+    """sha256 over a module's state dict (names, dtypes, shapes and bytes, in name order)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        digest.update(f'{name}:{t.dtype}:{tuple(t.shape)}'.encode())
+        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b'')
+    return digest.hexdigest()
+
+
+def versions() -> dict[str, str]:
+    """Versions of python and the libraries a result depends on."""
+    import mmengine
+    import mmseg
+    import numpy
+    import timm
+    return {'python': platform.python_version(), 'torch': torch.__version__, 'timm': timm.__version__,
+            'mmengine': mmengine.__version__, 'mmseg': mmseg.__version__, 'numpy': numpy.__version__}
+
+
+def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
+    """Write JSON to a temporary name in the same directory, then rename (never half written)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + '.tmp')
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=True) + '\n')
+    os.replace(tmp, path)
+
+
+def _columns(task: str, probes: list[str], values: dict) -> tuple[str, ...]:
+    """The task's ``table_metrics``, else every metric of its first probe."""
+    from probes.tasks import TASKS
+    columns = getattr(TASKS.get(task), 'table_metrics', None)
+    return tuple(columns) if columns else tuple(k.rsplit('/', 1)[1] for k in values if k.startswith(probes[0] + '/'))
+
+
+def markdown_table(results: dict, split: str = 'val') -> str:
+    """One table per task, one row per probe (the best of each family marked), from a ``metrics.json`` dict.
+
+    Columns are the task's ``table_metrics`` (e.g. mIoU, mAcc, aAcc for segmentation).
+    """
+    values = results['metrics'].get(split, {})
+    best = {b['probe'] for b in results.get('best', {}).values()}
+    by_task: dict[str, list[str]] = {}
+    for probe in sorted({key.rsplit('/', 1)[0] for key in values}):
+        by_task.setdefault(probe.split('/', 1)[0], []).append(probe)
+    tables = []
+    for task, probes in by_task.items():
+        columns = _columns(task, probes, values)
+        lines = [f'| probe ({split}) | ' + ' | '.join(columns) + ' |', '|---|' + '---|' * len(columns)]
+        for probe in probes:
+            cells = [f'{values[f"{probe}/{m}"]:.2f}' if f'{probe}/{m}' in values else '' for m in columns]
+            lines.append(f'| {probe}{" (best)" if probe in best else ""} | ' + ' | '.join(cells) + ' |')
+        tables.append('\n'.join(lines) + '\n')
+    return '\n'.join(tables)
