@@ -1,0 +1,23 @@
+"""Data set table: ``DATASETS[type](**options)``; every data set yields samples of the training batch contract."""
+from __future__ import annotations
+
+from dense.datasets.common import collate
+from dense.datasets.segmentation import LAYOUTS, SegFolderDataset
+from dense.datasets.scenes import ScenesDataset
+
+DATASETS: dict[str, type] = {
+    'seg_folder': SegFolderDataset,
+    'scenes': ScenesDataset,
+}
+
+
+def build_dataset(cfg: dict):
+    """Build ``DATASETS[cfg['type']]`` with the remaining keys as options."""
+    options = dict(cfg)
+    kind = options.pop('type', None)
+    if kind not in DATASETS:
+        raise KeyError(f'unknown data set type {kind!r}; known: {sorted(DATASETS)}')
+    return DATASETS[kind](**options)
+
+
+__all__ = ['DATASETS', 'LAYOUTS', 'SegFolderDataset', 'ScenesDataset', 'build_dataset', 'collate']

@@ -1,0 +1,132 @@
+"""Shared data-set utilities: image / label loading with clear errors, augmentation, batch collation.
+
+Every data set yields samples ``{'image': float32[3, H, W] in [0, 1], 'seg': int64[H, W], ..., 'meta': dict}``
+and :func:`collate` stacks them into the training batch of docs/CONTRACTS.md.
+"""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+IGNORE_INDEX = 255
+LABEL_KEYS = ('seg', 'depth', 'normals')
+
+
+def load_image(path: str | Path) -> torch.Tensor:
+    """RGB image as float32 ``[3, H, W]`` in [0, 1]; a clear error naming the file if it cannot be read."""
+    try:
+        with Image.open(path) as img:
+            array = np.asarray(img.convert('RGB'))
+    except (OSError, ValueError) as err:
+        raise ValueError(f'{path}: cannot read image ({err})') from err
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(255)
+
+
+def load_label(path: str | Path) -> np.ndarray:
+    """Single-channel label map (palette or grey PNG) as a uint8/uint16 array, unmodified."""
+    try:
+        with Image.open(path) as img:
+            if img.mode not in ('L', 'P', 'I', 'I;16'):
+                raise ValueError(f'label must be a single-channel PNG, got mode {img.mode}')
+            return np.asarray(img).copy()
+    except (OSError, ValueError) as err:
+        raise ValueError(f'{path}: cannot read label ({err})') from err
+
+
+def check_seg_label(label: np.ndarray, num_classes: int, path: str | Path, ignore_index: int = IGNORE_INDEX) -> None:
+    """Raise if a label holds a value outside ``[0, num_classes)`` that is not ``ignore_index``."""
+    values = np.unique(label)
+    bad = values[(values >= num_classes) & (values != ignore_index)]
+    if bad.size or (values < 0).any():
+        raise ValueError(f'{path}: label values {bad.tolist()[:8]} outside [0, {num_classes}) and not the '
+                         f'ignore index {ignore_index}; check the label files or the data set type')
+
+
+def check_same_size(image: torch.Tensor, label: np.ndarray | torch.Tensor, image_path, label_path) -> None:
+    """Raise if an image and its label differ in size."""
+    if tuple(image.shape[-2:]) != tuple(label.shape[-2:]):
+        raise ValueError(f'{label_path}: label size {tuple(label.shape[-2:])} differs from image {image_path} '
+                         f'size {tuple(image.shape[-2:])}')
+
+
+def _resize_sample(sample: dict, size: tuple[int, int]) -> dict:
+    out = dict(sample)
+    out['image'] = F.interpolate(sample['image'][None], size=size, mode='bilinear', align_corners=False,
+                                 antialias=True)[0]
+    for key in LABEL_KEYS:
+        if key in sample:
+            value = sample[key]
+            x = value[None, None] if value.dim() == 2 else value[None]
+            resized = F.interpolate(x.float(), size=size, mode='nearest')[0]
+            out[key] = resized[0].to(value.dtype) if value.dim() == 2 else resized
+    return out
+
+
+def augment(sample: dict, crop_size: tuple[int, int] | None = None, scale_range: tuple[float, float] = (1.0, 1.0),
+            flip: bool = False, resize: tuple[int, int] | None = None) -> dict:
+    """Random rescale (relative to ``resize`` or the original size), random crop (padded with the ignore
+    label / zeros when smaller) and horizontal flip, with python's ``random`` (seeded by the runner and its worker_init_fn).
+
+    Horizontal flips negate the x component of ``normals``.
+    """
+    height, width = sample['image'].shape[-2:]
+    base = resize or (height, width)
+    scale = random.uniform(*scale_range) if scale_range != (1.0, 1.0) else 1.0
+    size = (max(1, round(base[0] * scale)), max(1, round(base[1] * scale)))
+    if size != (height, width):
+        sample = _resize_sample(sample, size)
+    if crop_size is not None:
+        sample = _random_crop(sample, tuple(crop_size))
+    if flip and random.random() < 0.5:
+        sample = _hflip(sample)
+    return sample
+
+
+def _pad_value(key: str) -> float:
+    return IGNORE_INDEX if key == 'seg' else 0
+
+
+def _random_crop(sample: dict, crop: tuple[int, int]) -> dict:
+    height, width = sample['image'].shape[-2:]
+    pad_h, pad_w = max(crop[0] - height, 0), max(crop[1] - width, 0)
+    y0 = random.randint(0, max(height - crop[0], 0))
+    x0 = random.randint(0, max(width - crop[1], 0))
+    out = dict(sample)
+    for key in ('image', *LABEL_KEYS):
+        if key not in sample:
+            continue
+        value = sample[key][..., y0:y0 + crop[0], x0:x0 + crop[1]]
+        if pad_h or pad_w:
+            value = F.pad(value, (0, pad_w, 0, pad_h), value=_pad_value(key))
+        out[key] = value
+    return out
+
+
+def _hflip(sample: dict) -> dict:
+    out = dict(sample)
+    for key in ('image', *LABEL_KEYS):
+        if key in sample:
+            out[key] = sample[key].flip(-1)
+    if 'normals' in sample:
+        out['normals'] = out['normals'] * torch.tensor([-1.0, 1.0, 1.0])[:, None, None]
+    return out
+
+
+def collate(samples: list[dict]) -> dict:
+    """Stack samples into the training batch dict; ``meta`` becomes a list."""
+    batch = {'meta': [s.get('meta', {}) for s in samples]}
+    for key in ('image', *LABEL_KEYS):
+        if key not in samples[0]:
+            continue
+        shapes = {tuple(s[key].shape) for s in samples}
+        if len(shapes) > 1:
+            raise ValueError(f'cannot batch {key!r} of different sizes {sorted(shapes)}: use batch_size=1 or '
+                             'a fixed resize / crop')
+        batch[key] = torch.stack([s[key] for s in samples])
+    return batch
+

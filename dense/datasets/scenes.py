@@ -1,0 +1,41 @@
+"""The embedded synthetic scenes (``dense.scenes``) as a data set with segmentation, depth and normals."""
+from __future__ import annotations
+
+import torch
+from torch.utils.data import Dataset
+
+from dense.datasets.segmentation import finish_sample
+
+
+class ScenesDataset(Dataset):
+    """``dense.scenes.SceneSet`` samples: image, ``seg`` (class ids), ``depth`` (metres), ``normals``.
+
+    Args:
+        split: ``'train'``, ``'val'`` or ``'test'`` (fixed seeds per split).
+        size: Rendered image size ``(H, W)``.
+        num: Number of scenes (None = the split's default).
+        augment: Training augmentation options, or None.
+    """
+
+    def __init__(self, split: str = 'train', size: tuple[int, int] = (64, 64), num: int | None = None,
+                 augment: dict | None = None):
+        from dense.scenes import CLASS_NAMES, SceneSet
+        self.scenes = SceneSet(split=split, size=tuple(size), num=num)
+        if len(self.scenes) == 0:
+            raise ValueError(f'scenes: the {split} split is empty (num={num})')
+        self.class_names = list(CLASS_NAMES)
+        self.num_classes = len(self.class_names)
+        self.split = split
+        self.augment = augment
+
+    def __len__(self) -> int:
+        return len(self.scenes)
+
+    def __getitem__(self, index: int) -> dict:
+        scene = self.scenes[index]
+        sample = dict(image=torch.from_numpy(scene.image.copy()).permute(2, 0, 1).float() / 255,
+                      seg=torch.from_numpy(scene.semantic.astype('int64')),
+                      depth=torch.from_numpy(scene.depth.copy()),
+                      normals=torch.from_numpy(scene.normals.copy()).permute(2, 0, 1).contiguous(),
+                      meta=dict(img_path=f'scenes/{self.split}/{index}', ori_shape=tuple(scene.image.shape[:2])))
+        return finish_sample(sample, self.augment, None)

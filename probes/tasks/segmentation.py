@@ -1,0 +1,59 @@
+"""Semantic segmentation task: per-pixel cross-entropy with an ignore index, argmax prediction, mIoU."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from probes.heads import build_head
+from probes.metrics.segmentation import SegEvaluator
+
+
+def resize_logits(logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinearly resize ``[N, C, h, w]`` logits to ``size`` (no-op when already there)."""
+    if tuple(logits.shape[-2:]) == tuple(size):
+        return logits
+    return F.interpolate(logits, size=tuple(size), mode='bilinear', align_corners=False)
+
+
+class SegmentationTask:
+    """Segmentation into ``num_classes`` classes; labels in ``batch['seg']`` with ``ignore_index`` unlabelled.
+
+    Args:
+        num_classes: Number of classes (logit channels).
+        ignore_index: Label value excluded from the loss and metrics (255 for every data set here).
+        class_names: Optional names for the per-class metrics.
+        loss_weight: Factor on the cross-entropy (for joint training with other tasks).
+    """
+
+    name = 'seg'
+    selection = ('mIoU', 'max')
+
+    def __init__(self, num_classes: int, ignore_index: int = 255, class_names: list[str] | None = None,
+                 loss_weight: float = 1.0):
+        if num_classes < 1:
+            raise ValueError(f'SegmentationTask: num_classes must be >= 1, got {num_classes}')
+        self.num_classes = int(num_classes)
+        self.ignore_index = int(ignore_index)
+        self.class_names = list(class_names) if class_names else None
+        self.loss_weight = float(loss_weight)
+
+    def build_head(self, kind: str, in_dims: list[int], pooled_dim: int = 0, **opts) -> nn.Module:
+        """A head from :data:`probes.heads.HEADS` with one output channel per class."""
+        return build_head(kind, in_dims, self.num_classes, pooled_dim=pooled_dim, **opts)
+
+    def loss(self, head_out: torch.Tensor, batch: dict) -> torch.Tensor:
+        """Cross-entropy of the logits resized to the label size, ignoring ``ignore_index`` pixels."""
+        labels = batch['seg']
+        logits = resize_logits(head_out.float(), labels.shape[-2:])
+        if not (labels != self.ignore_index).any():
+            return logits.sum() * 0.0  # an all-ignored crop: no signal, but keep the graph
+        return self.loss_weight * F.cross_entropy(logits, labels, ignore_index=self.ignore_index)
+
+    def predict(self, head_out: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """Class index per pixel ``[N, H, W]`` at ``size`` (the label size)."""
+        return resize_logits(head_out.float(), size).argmax(dim=1)
+
+    def new_evaluator(self) -> SegEvaluator:
+        """A fresh accumulator of per-class areas."""
+        return SegEvaluator(self.num_classes, self.ignore_index, self.class_names)

@@ -1,0 +1,170 @@
+"""Build and run probe training with mmengine's Runner; evaluation, prediction-ready state, results JSON."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from mmengine.config import Config
+from mmengine.evaluator import Evaluator
+from mmengine.optim import OptimWrapper
+from mmengine.runner import Runner, set_random_seed
+from safetensors.torch import load_file, save_file
+
+from dense.datasets import build_dataset
+from dense.datasets.common import collate
+from probes.tasks import build_task
+from probes.train.checkpoint import WeightsOnlyCheckpointHook
+from probes.train.hooks import ProgressBarHook
+from probes.train.metric import ProbeMetric, select_best
+from probes.train.model import ProbeModel
+from probes.train.results import config_hash, state_sha256, versions, write_json_atomic
+from probes.train.spec import expand_grid
+
+PROBE_WEIGHTS = 'probes.safetensors'
+
+
+def as_config(cfg) -> Config:
+    """Accept a ``Config``, a dict or a config file path."""
+    if isinstance(cfg, Config):
+        return cfg
+    if isinstance(cfg, (str, Path)):
+        if not Path(cfg).is_file():
+            raise FileNotFoundError(f'{cfg}: config file not found')
+        return Config.fromfile(str(cfg))
+    return Config(dict(cfg))
+
+
+def build_encoder_from_config(cfg: Config) -> torch.nn.Module:
+    """The frozen encoder named in ``cfg.encoder`` (``dict(name=..., weights=..., **overrides)``)."""
+    from dense.encoders import build_encoder
+    options = dict(cfg.encoder)
+    return build_encoder(options.pop('name'), **options)
+
+
+def build_model(cfg: Config, encoder: torch.nn.Module) -> ProbeModel:
+    """Tasks from ``cfg.tasks``, probes from the ``cfg.probes`` grids, seeded head initialisation."""
+    set_random_seed(cfg.get('seed', 0))
+    tasks = {name: build_task(name, **opts) for name, opts in cfg.tasks.items()}
+    grids = cfg.probes if isinstance(cfg.probes, (list, tuple)) else [cfg.probes]
+    specs = [spec for grid in grids for spec in expand_grid(dict(grid), encoder.depth, encoder.default_layers)]
+    return ProbeModel(encoder, tasks, specs, cfg.get('inference'))
+
+
+def _loader(cfg: Config, split: str, train: bool) -> dict:
+    dataset = build_dataset(dict(cfg.data[split]))
+    return dict(dataset=dataset, batch_size=cfg.get('train_batch_size', 8) if train else cfg.get('val_batch_size', 1),
+                num_workers=cfg.get('num_workers', 0), persistent_workers=False, collate_fn=dict(type=collate),
+                sampler=dict(type='InfiniteSampler' if train else 'DefaultSampler', shuffle=train))
+
+
+def _optimizer(cfg: Config, model: ProbeModel) -> OptimWrapper:
+    """AdamW with one parameter group per probe at its own learning rate; the encoder is not in it."""
+    opts = dict(weight_decay=1e-4, betas=(0.9, 0.999))
+    opts.update(cfg.get('optimizer', {}))
+    groups = [dict(params=list(head.parameters()), lr=model.specs[name].lr) for name, head in model.probes.items()]
+    return OptimWrapper(torch.optim.AdamW(groups, **opts), clip_grad=cfg.get('clip_grad'))
+
+
+def _schedulers(schedule: dict) -> list[dict]:
+    """Linear warm-up, then cosine or poly decay to 0, per iteration."""
+    max_iters, warmup = schedule['max_iters'], schedule.get('warmup_iters', 0)
+    out = []
+    if warmup:
+        out.append(dict(type='LinearLR', start_factor=schedule.get('warmup_ratio', 1e-3), by_epoch=False,
+                        begin=0, end=warmup))
+    policy = schedule.get('policy', 'cosine')
+    if policy == 'cosine':
+        out.append(dict(type='CosineAnnealingLR', T_max=max_iters - warmup, eta_min=0.0, by_epoch=False,
+                        begin=warmup, end=max_iters))
+    elif policy == 'poly':
+        out.append(dict(type='PolyLR', power=schedule.get('power', 1.0), eta_min=0.0, by_epoch=False,
+                        begin=warmup, end=max_iters))
+    else:
+        raise ValueError(f"schedule.policy must be 'cosine' or 'poly', got {policy!r}")
+    return out
+
+
+def build_runner(cfg: Config, model: ProbeModel, resume: bool = False) -> Runner:
+    """An mmengine Runner: iteration-based training, per-probe val/test metrics, checkpoints in work_dir."""
+    schedule = dict(cfg.schedule)
+    metric = dict(tasks=model.tasks, specs=list(model.specs.values()))
+    has_test = 'test' in cfg.data
+    return Runner(
+        model=model, work_dir=cfg.work_dir, experiment_name=cfg.get('experiment_name'),
+        train_dataloader=_loader(cfg, 'train', True), val_dataloader=_loader(cfg, 'val', False),
+        test_dataloader=_loader(cfg, 'test', False) if has_test else None,
+        train_cfg=dict(type='IterBasedTrainLoop', max_iters=schedule['max_iters'],
+                       val_interval=schedule.get('val_interval', schedule['max_iters']),
+                       val_begin=schedule.get('val_begin', schedule['max_iters'] + 1)),
+        val_cfg=dict(type='ValLoop'), val_evaluator=Evaluator([ProbeMetric(**metric)]),
+        test_cfg=dict(type='TestLoop') if has_test else None,
+        test_evaluator=Evaluator([ProbeMetric(**metric)]) if has_test else None,
+        optim_wrapper=_optimizer(cfg, model), param_scheduler=_schedulers(schedule),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', by_epoch=False, max_keep_ckpts=2, save_last=True,
+                            interval=schedule.get('checkpoint_interval', schedule['max_iters'])),
+            logger=dict(type='LoggerHook', interval=schedule.get('log_interval', 50))),
+        custom_hooks=[ProgressBarHook(), WeightsOnlyCheckpointHook()], log_processor=dict(by_epoch=False),
+        randomness=dict(seed=cfg.get('seed', 0)), resume=resume, default_scope=None)
+
+
+def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = False) -> dict:
+    """Train every probe of the config, evaluate on val (and test), pick the best probe per family on val.
+
+    Args:
+        cfg: Config (or dict / file path) with ``encoder``, ``tasks``, ``probes``, ``data``, ``schedule``,
+            ``work_dir`` and optional ``optimizer``, ``inference``, batch sizes, ``seed``.
+        encoder: An already built encoder (else built from ``cfg.encoder``).
+        resume: Continue from the last checkpoint in ``work_dir`` if there is one.
+
+    Returns:
+        The ``metrics.json`` content, also written to ``work_dir`` with ``config.py`` and ``probes.safetensors``.
+    """
+    cfg = as_config(cfg)
+    encoder = encoder if encoder is not None else build_encoder_from_config(cfg)
+    model = build_model(cfg, encoder)
+    runner = build_runner(cfg, model, resume=resume)
+    runner.train()
+    metrics = {'val': runner.val()}
+    if 'test' in cfg.data:
+        metrics['test'] = runner.test()
+    work_dir = Path(cfg.work_dir)
+    save_probe_state(model, work_dir / PROBE_WEIGHTS)
+    return write_results(cfg, model, metrics, work_dir)
+
+
+def save_probe_state(model: ProbeModel, path: Path) -> None:
+    """Probe heads' weights in safetensors (written to a temporary name, then renamed)."""
+    tmp = path.with_name(path.name + '.tmp')
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.probes.state_dict().items()}, str(tmp))
+    tmp.replace(path)
+
+
+def load_probe_state(model: ProbeModel, path: str | Path) -> None:
+    """Load heads saved by :func:`save_probe_state`; every probe of the model must be present."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f'{path}: probe weights not found (train first, or pass the run\'s work dir)')
+    state = load_file(str(path))
+    missing, unexpected = model.probes.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(f'{path}: probe weights do not match the config (missing {missing[:3]}, '
+                         f'unexpected {unexpected[:3]})')
+
+
+def write_results(cfg: Config, model: ProbeModel, metrics: dict, work_dir: Path) -> dict:
+    """Write the resolved ``config.py`` and ``metrics.json``; the best probe per family is chosen on val."""
+    specs = list(model.specs.values())
+    best = select_best(metrics['val'], specs, model.tasks)
+    results = {
+        'config_hash': config_hash(cfg.pretty_text), 'encoder': dict(cfg.get('encoder', {})).get('name', 'custom'),
+        'encoder_weights_sha256': state_sha256(model.encoder), 'versions': versions(), 'metrics': metrics,
+        'best': {group: {'probe': name, **{split: {k.rsplit('/', 1)[1]: v for k, v in values.items()
+                                                   if k.startswith(name + '/')}
+                                           for split, values in metrics.items()}}
+                 for group, name in best.items()}}
+    work_dir.mkdir(parents=True, exist_ok=True)
+    tmp = work_dir / 'config.py.tmp'
+    tmp.write_text(cfg.pretty_text)
+    tmp.replace(work_dir / 'config.py')
+    write_json_atomic(work_dir / 'metrics.json', results)
+    return results

@@ -1,0 +1,108 @@
+"""Task-agnostic trainer: frozen encoder outside the optimizer, one forward per batch, grids, results."""
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from dense.encoders import build_encoder
+from probes.train import ProbeModel, ProbeSpec, as_config, build_model, expand_grid, run_training, select_best
+from probes.train.inference import infer_head_outputs
+from probes.train.runner import _optimizer
+from probes.train.spec import format_lr
+from probes.tasks import build_task
+
+SMOKE = 'configs/seg/scenes_linear_dpt_test64_smoke.py'
+
+
+def _model(**inference):
+    enc = build_encoder('test')
+    specs = expand_grid(dict(task='seg', heads=['linear'], layers=[[-1], 'default'], lrs=[1e-2, 1e-3],
+                             pooled=[False, True]), enc.depth, enc.default_layers)
+    return ProbeModel(enc, {'seg': build_task('seg', num_classes=3)}, specs, inference or None)
+
+
+def test_names_carry_hyperparameters():
+    assert format_lr(1e-3) == '1e-3' and format_lr(2.5e-4) == '2p5e-4' and format_lr(0.1) == '1e-1'
+    spec = ProbeSpec('seg', 'dpt', (2, 5, 8, 11), 5e-4, pooled=True)
+    assert spec.name == 'seg/dpt_l2-5-8-11_lr5e-4_pool' and spec.group == 'seg/dpt'
+
+
+def test_grid_expansion_and_errors():
+    specs = expand_grid(dict(task='seg', heads=['linear', 'bn_linear'], layers=[[-1], [0, 1]], lrs=[1e-3, 1e-4]),
+                        depth=4, default_layers=(0, 1, 2, 3))
+    assert len(specs) == 8 and {s.layers for s in specs} == {(3,), (0, 1)}
+    with pytest.raises(ValueError, match='out of range'):
+        expand_grid(dict(task='seg', heads=['linear'], layers=[[7]], lrs=[1e-3]), 4, (0, 1, 2, 3))
+    with pytest.raises(ValueError, match='duplicate'):
+        expand_grid(dict(task='seg', heads=['linear'], layers=[[-1], [3]], lrs=[1e-3]), 4, (0, 1, 2, 3))
+    with pytest.raises(ValueError, match='unknown keys'):
+        expand_grid(dict(task='seg', heads=['linear'], lr=[1e-3]), 4, (0, 1, 2, 3))
+
+
+def test_encoder_is_frozen_and_outside_the_optimizer():
+    model = _model()
+    enc_params = {id(p) for p in model.encoder.parameters()}
+    assert enc_params and not enc_params & {id(p) for p in model.parameters()}
+    assert not any(k.startswith('encoder') for k in model.state_dict())
+    optim = _optimizer(as_config(dict(optimizer={})), model).optimizer
+    in_optim = {id(p) for g in optim.param_groups for p in g['params']}
+    assert in_optim == {id(p) for p in model.probes.parameters()}
+    assert sorted(g['lr'] for g in optim.param_groups) == sorted(s.lr for s in model.specs.values())
+    assert not any(p.requires_grad for p in model.encoder.parameters())
+
+
+def test_one_encoder_forward_per_batch_feeds_every_probe():
+    model = _model()
+    calls = []
+    model.encoder.register_forward_hook(lambda *a: calls.append(1))
+    batch = dict(image=torch.rand(2, 3, 64, 64), seg=torch.randint(0, 3, (2, 64, 64)))
+    before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    losses = model(batch, mode='loss')
+    assert len(calls) == 1 and len(losses) == len(model.probes) == 8
+    sum(losses.values()).backward()
+    assert all(p.grad is not None for p in model.probes.parameters())
+    assert all(torch.equal(v, model.encoder.state_dict()[k]) for k, v in before.items())
+    (out,) = model(batch, mode='predict')
+    assert set(out['preds']) == set(model.specs) and out['preds'][next(iter(model.specs))].shape == (2, 64, 64)
+
+
+def test_slide_and_multiscale_inference():
+    model = _model()
+    x = torch.rand(1, 3, 64, 64)
+    whole = infer_head_outputs(model.head_outputs, x)
+    one_window = infer_head_outputs(model.head_outputs, x, mode='slide', crop_size=(64, 64), stride=(32, 32))
+    for name, out in whole.items():
+        up = torch.nn.functional.interpolate(out, size=(64, 64), mode='bilinear', align_corners=False)
+        assert torch.allclose(up, one_window[name], atol=1e-5)
+    multi = infer_head_outputs(model.head_outputs, torch.rand(1, 3, 96, 80), mode='slide', crop_size=(64, 64),
+                               stride=(32, 32), scales=(0.75, 1.0))
+    assert all(v.shape[-2:] == (96, 80) and torch.isfinite(v).all() for v in multi.values())
+    with pytest.raises(ValueError, match='crop_size'):
+        infer_head_outputs(model.head_outputs, x, mode='slide')
+
+
+def test_select_best_uses_the_task_direction():
+    specs = [ProbeSpec('seg', 'linear', (3,), lr) for lr in (1e-2, 1e-3)]
+    metrics = {f'{specs[0].name}/mIoU': 10.0, f'{specs[1].name}/mIoU': float('nan')}
+    assert select_best(metrics, specs, {'seg': build_task('seg', num_classes=2)}) == {'seg/linear': specs[0].name}
+
+
+def test_smoke_run_writes_results(tmp_path):
+    cfg = as_config(SMOKE)
+    cfg.work_dir = str(tmp_path)
+    results = run_training(cfg)
+    saved = json.loads((tmp_path / 'metrics.json').read_text())
+    assert saved['config_hash'] == results['config_hash'] and len(saved['config_hash']) == 64
+    assert saved['encoder'] == 'test' and len(saved['encoder_weights_sha256']) == 64
+    assert {'torch', 'mmengine', 'mmseg'} <= set(saved['versions'])
+    model = build_model(cfg, build_encoder('test'))
+    for split in ('val', 'test'):
+        assert {f'{name}/mIoU' for name in model.specs} <= set(saved['metrics'][split])
+    assert set(saved['best']) == {'seg/linear', 'seg/dpt'}
+    best = saved['best']['seg/linear']['probe']
+    linear = [n for n in model.specs if n.startswith('seg/linear')]
+    assert saved['metrics']['val'][f'{best}/mIoU'] == max(saved['metrics']['val'][f'{n}/mIoU'] for n in linear)
+    assert (tmp_path / 'config.py').read_text().startswith('data')
+    assert set(load_file(str(tmp_path / 'probes.safetensors'))) == set(model.probes.state_dict())
+    assert list(tmp_path.glob('iter_*.pth')) and not list(tmp_path.glob('*.tmp'))
