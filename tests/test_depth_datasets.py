@@ -9,10 +9,10 @@ import scipy.io
 import torch
 from PIL import Image
 
-from dense.datasets.geo_common import clean_normals, collate, normals_from_depth
+from dense.datasets.common import collate
+from dense.datasets.geo_common import clean_normals, normals_from_depth
 from dense.datasets.navi import NAVIDataset
 from dense.datasets.nyu import NYUDepthMMSeg, NYUProbe3D
-from dense.datasets.scenes_geo import SceneDenseDataset
 
 H, W = 480, 640
 
@@ -169,11 +169,3 @@ def test_clean_normals_masks_broken_vectors():
     out = clean_normals(v)
     assert torch.allclose(out[:, 0, 0], torch.tensor([1.0, 0, 0])) and out[:, 0, 1].norm() == pytest.approx(1)
     assert (out[:, 0, 2:] == 0).all()  # too short and non-finite: invalid
-
-
-def test_scene_dataset_has_every_dense_label():
-    ds = SceneDenseDataset('val', size=(32, 48), num=2)
-    batch = collate([ds[0], ds[1]])
-    _check_batch(batch, 2, (32, 48))
-    assert batch['seg'].dtype == torch.int64 and batch['seg'].shape == (2, 32, 48)
-    assert (batch['normals'].norm(dim=1) > 0).all()  # exact labels everywhere

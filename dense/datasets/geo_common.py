@@ -2,7 +2,8 @@
 
 A sample is a dict in the layout of CONTRACTS.md without the batch axis: ``image`` float32 ``[3, H, W]`` in
 [0, 1], ``depth`` float32 ``[H, W]`` metres (0 = invalid), ``normals`` float32 ``[3, H, W]`` unit (all-zero =
-invalid), optionally ``seg`` int64 ``[H, W]``, and ``meta`` (a dict). ``collate`` stacks samples into a batch.
+invalid) and ``meta`` (a dict); ``dense.datasets.common.collate`` stacks samples into a batch and
+``dense.datasets.common.augment`` resizes / augments them.
 
 Validity is decided here, once: depth that is not finite, <= 0 or beyond the data set's ``max_depth`` becomes 0;
 a normal that is not finite, whose depth is invalid, or whose length is far from 1 (< 0.5 or > 1.5, i.e. not a
@@ -14,7 +15,6 @@ import os
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 MIN_NORMAL_LEN, MAX_NORMAL_LEN = 0.5, 1.5
@@ -84,20 +84,6 @@ def center_crop(sample: dict, height: int, width: int) -> dict:
     return out
 
 
-def resize_sample(sample: dict, height: int, width: int) -> dict:
-    """Resize the image bilinearly and the labels by nearest neighbour (no mixing of valid and invalid)."""
-    out = dict(sample)
-    out['image'] = F.interpolate(sample['image'][None], size=(height, width), mode='bilinear',
-                                 align_corners=False, antialias=True)[0].clamp(0, 1)
-    for key in ('depth', 'seg'):
-        if key in sample:
-            v = sample[key][None, None]
-            out[key] = F.interpolate(v.float(), size=(height, width), mode='nearest-exact')[0, 0].to(v.dtype)
-    if 'normals' in sample:
-        out['normals'] = F.interpolate(sample['normals'][None], size=(height, width), mode='nearest-exact')[0]
-    return out
-
-
 def normals_from_depth(depth: torch.Tensor, fx: float, fy: float, cx: float, cy: float) -> torch.Tensor:
     """Unit normals ``[3, H, W]`` (camera frame: x right, y down, z forward; facing the camera: n . p < 0).
 
@@ -118,14 +104,3 @@ def normals_from_depth(depth: torch.Tensor, fx: float, fy: float, cx: float, cy:
     ok = torch.zeros_like(valid)
     ok[1:-1, 1:-1] = (valid[1:-1, 1:-1] & valid[1:-1, 2:] & valid[1:-1, :-2] & valid[2:, 1:-1] & valid[:-2, 1:-1])
     return clean_normals(n / n.norm(dim=0).clamp_min(1e-12), depth * ok)
-
-
-def collate(samples: list[dict]) -> dict:
-    """Stack samples into the training batch of CONTRACTS.md (``meta`` stays a list of dicts)."""
-    if not samples:
-        raise ValueError('collate needs at least one sample')
-    batch = {'meta': [s['meta'] for s in samples]}
-    for key in samples[0]:
-        if key != 'meta':
-            batch[key] = torch.stack([s[key] for s in samples])
-    return batch

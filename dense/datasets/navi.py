@@ -25,8 +25,9 @@ import os
 import numpy as np
 from torch.utils.data import Dataset
 
-from dense.datasets.geo_common import (clean_depth, image_to_tensor, normals_from_depth, read_depth_png,
-                                       read_image, resize_sample)
+from dense.datasets.common import augment
+from dense.datasets.segmentation import finish_sample
+from dense.datasets.geo_common import clean_depth, image_to_tensor, normals_from_depth, read_depth_png, read_image
 
 
 def _scenes(root: str) -> dict[str, list[str]]:
@@ -76,13 +77,17 @@ class NAVIDataset(Dataset):
         max_depth: deeper ground truth is invalid (default none; Probe3D's NAVI probe bins depth over
             0.001-1 m but scores every valid pixel).
         box_crop: crop to the square box around the valid depth first.
+        augment: options of ``dense.datasets.common.augment`` for training (Probe3D: none).
+        image_size: resize the image alone to this (int: shorter side) when not augmenting.
     """
 
     def __init__(self, root: str, split: str = 'train', size: tuple[int, int] = (512, 512), every: int = 4,
-                 max_depth: float | None = None, box_crop: bool = True):
+                 max_depth: float | None = None, box_crop: bool = True, augment: dict | None = None,
+                 image_size=None):
         if split not in ('train', 'valid', 'trainval', 'test'):
             raise ValueError(f"{root}: NAVI split must be train / valid / trainval / test, got {split!r}")
         self.root, self.size, self.max_depth, self.box_crop = root, size, max_depth, box_crop
+        self.augment, self.image_size = augment, image_size
         self.items = []
         for obj, scenes in _scenes(root).items():
             if 'wild_set' not in scenes or len(scenes) == 1:
@@ -129,4 +134,6 @@ class NAVIDataset(Dataset):
             top, left, bh, bw = _square_box(depth.numpy() > 0)
             sample = {k: v[..., top:top + bh, left:left + bw] if k != 'meta' else v for k, v in sample.items()}
             sample['meta'] = dict(sample['meta'], crop=(top, left, bh, bw))
-        return resize_sample(sample, *self.size) if self.size is not None else sample
+        if self.size is not None:
+            sample = augment(sample, resize=tuple(self.size))
+        return finish_sample(sample, self.augment, self.image_size)

@@ -24,18 +24,22 @@ import numpy as np
 import scipy.io
 from torch.utils.data import Dataset
 
+from dense.datasets.common import augment
+from dense.datasets.segmentation import finish_sample
 from dense.datasets.geo_common import (center_crop, clean_depth, clean_normals, image_to_tensor, read_depth_png,
-                                       read_image, resize_sample)
+                                       read_image)
 
 GEONET_MEAN_X2 = 2 * np.array([122.175, 116.169, 103.508])  # Probe3D adds this to GeoNet's stored image
 
 
-def _finish(sample: dict, center: bool, size: tuple[int, int] | None) -> dict:
+def _finish(sample: dict, center: bool, size, augment_cfg: dict | None, image_size) -> dict:
+    """Centre crop, resize everything (image bilinear, labels nearest), then training augmentation or the
+    resize of the image alone (labels, and so the metrics, stay at their resolution)."""
     if center:
         sample = center_crop(sample, 480, 480)
     if size is not None:
-        sample = resize_sample(sample, *size)
-    return sample
+        sample = augment(sample, resize=tuple(size))
+    return finish_sample(sample, augment_cfg, image_size)
 
 
 class NYUDepthMMSeg(Dataset):
@@ -48,10 +52,13 @@ class NYUDepthMMSeg(Dataset):
         size: optional ``(H, W)`` to resize to after cropping.
         max_depth: deeper ground truth is invalid.
         depth_scale: PNG value per metre (1000: millimetres).
+        augment: options of ``dense.datasets.common.augment`` for training (Probe3D: none).
+        image_size: resize the image alone to this (int: shorter side) when not augmenting.
     """
 
     def __init__(self, root: str, split: str = 'train', center_crop: bool = True,
-                 size: tuple[int, int] | None = None, max_depth: float = 10.0, depth_scale: float = 1000.0):
+                 size: tuple[int, int] | None = None, max_depth: float = 10.0, depth_scale: float = 1000.0,
+                 augment: dict | None = None, image_size=None):
         self.img_dir = os.path.join(root, 'images', split)
         self.ann_dir = os.path.join(root, 'annotations', split)
         if not os.path.isdir(self.img_dir):
@@ -62,6 +69,7 @@ class NYUDepthMMSeg(Dataset):
         if not self.files:
             raise FileNotFoundError(f'{self.img_dir}: no .jpg images')
         self.center, self.size, self.max_depth, self.scale = center_crop, size, max_depth, depth_scale
+        self.augment, self.image_size = augment, image_size
 
     def __len__(self) -> int:
         return len(self.files)
@@ -76,7 +84,7 @@ class NYUDepthMMSeg(Dataset):
             raise ValueError(f'{depth_path}: depth {depth.shape} and image {image.shape[:2]} sizes differ')
         sample = {'image': image_to_tensor(image), 'depth': clean_depth(depth, self.max_depth),
                   'meta': {'img_path': img_path, 'depth_path': depth_path, 'ori_shape': image.shape[:2]}}
-        return _finish(sample, self.center, self.size)
+        return _finish(sample, self.center, self.size, self.augment, self.image_size)
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
@@ -112,13 +120,17 @@ class NYUProbe3D(Dataset):
         center_crop: crop to the central 480 x 480 (Probe3D protocol).
         size: optional ``(H, W)`` to resize to after cropping.
         max_depth: deeper ground truth is invalid (Probe3D: 10 m).
+        augment: options of ``dense.datasets.common.augment`` for training (Probe3D: none).
+        image_size: resize the image alone to this (int: shorter side) when not augmenting.
     """
 
     def __init__(self, path: str, split: str = 'test', center_crop: bool = True,
-                 size: tuple[int, int] | None = None, max_depth: float = 10.0):
+                 size: tuple[int, int] | None = None, max_depth: float = 10.0, augment: dict | None = None,
+                 image_size=None):
         if split not in ('train', 'valid', 'trainval', 'test'):
             raise ValueError(f"{path}: split must be train / valid / trainval / test, got {split!r}")
         self.path, self.split, self.center, self.size, self.max_depth = path, split, center_crop, size, max_depth
+        self.augment, self.image_size = augment, image_size
         if split == 'test':
             self.data = _load_pickle(path)
             self.items = [int(i) for i in np.asarray(self.data['test_indices']).ravel()]
@@ -160,4 +172,4 @@ class NYUProbe3D(Dataset):
         depth_t = clean_depth(depth, self.max_depth)
         sample = {'image': image_to_tensor(image), 'depth': depth_t, 'normals': clean_normals(normals, depth_t),
                   'meta': {'img_path': source, 'ori_shape': image.shape[:2]}}
-        return _finish(sample, self.center, self.size)
+        return _finish(sample, self.center, self.size, self.augment, self.image_size)

@@ -77,6 +77,7 @@ class DepthTask:
     """
 
     name = 'depth'
+    selection = ('rmse', 'min')
 
     def __init__(self, min_depth: float = 1e-3, max_depth: float = 10.0, n_bins: int = 256,
                  sig_weight: float = 10.0, grad_weight: float = 0.5, lam: float = 0.85,

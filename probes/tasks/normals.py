@@ -60,6 +60,7 @@ class NormalsTask:
     """
 
     name = 'normals'
+    selection = ('rmse', 'min')  # angular RMSE, the number the SigLIP 2 paper and Probe3D report
 
     def __init__(self, uncertainty: bool = True, aggregation: str = 'per_image'):
         self.uncertainty, self.aggregation = uncertainty, aggregation
