@@ -169,3 +169,70 @@ def test_clean_normals_masks_broken_vectors():
     out = clean_normals(v)
     assert torch.allclose(out[:, 0, 0], torch.tensor([1.0, 0, 0])) and out[:, 0, 1].norm() == pytest.approx(1)
     assert (out[:, 0, 2:] == 0).all()  # too short and non-finite: invalid
+
+
+# --- smoke configs of every real layout, run end to end on fixtures --------------------------------------------
+
+@pytest.fixture
+def geo_registries(monkeypatch):
+    """Register the geometry tasks and data sets (until the package tables list them)."""
+    from dense.datasets import DATASETS
+    from probes.tasks import TASKS
+    from probes.tasks.depth import DepthTask
+    from probes.tasks.normals import NormalsTask
+    for table, key, value in ((TASKS, 'depth', DepthTask), (TASKS, 'normals', NormalsTask),
+                              (DATASETS, 'nyu_mmseg', NYUDepthMMSeg), (DATASETS, 'nyu_probe3d', NYUProbe3D),
+                              (DATASETS, 'navi', NAVIDataset)):
+        monkeypatch.setitem(table, key, value)
+
+
+def _small_nyu_probe3d(root, rng):
+    os.makedirs(root / 'geonet')
+    for i in range(2):
+        img = rng.integers(0, 255, (H, W, 3)).astype(np.float32) - 2 * np.array([122.175, 116.169, 103.508])
+        norm = np.transpose(_normals(rng, 1)[0], (1, 2, 0))
+        scipy.io.savemat(root / f'geonet/office_0001_r-{i:05d}.mat',
+                         {'img': img.astype(np.float32), 'depth': rng.uniform(0.5, 9, (H, W)).astype(np.float32),
+                          'norm': norm})
+    data = {'depths': rng.uniform(0.5, 9, (2, H, W)).astype(np.float32),
+            'images': rng.integers(0, 255, (2, 3, H, W), dtype=np.uint8), 'snorms': _normals(rng, 2),
+            'scene_types': [['office'], ['kitchen']], 'test_indices': np.array([0, 1])}
+    with open(root / 'nyu.pkl', 'wb') as f:
+        pickle.dump(data, f)
+
+
+def _small_nyu_mmseg(root, rng):
+    for split in ('train', 'test'):
+        os.makedirs(root / 'images' / split)
+        os.makedirs(root / 'annotations' / split)
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 255, (H, W, 3), dtype=np.uint8)).save(root / f'images/{split}/{i}.jpg')
+            Image.fromarray(_depth_mm(rng)).save(root / f'annotations/{split}/{i}.png')
+
+
+@pytest.mark.parametrize('config,layout', [
+    ('configs/depth/nyu_linear-dpt_test64_smoke.py', 'nyu_probe3d'),
+    ('configs/normals/nyu_linear-dpt_test64_smoke.py', 'nyu_probe3d'),
+    ('configs/depth/nyummseg_linear-dpt_test64_smoke.py', 'nyu_mmseg'),
+    ('configs/depth/navi_linear-dpt_test64_smoke.py', 'navi'),
+    ('configs/normals/navi_linear-dpt_test64_smoke.py', 'navi'),
+])
+def test_smoke_config_per_layout(tmp_path, geo_registries, config, layout):
+    from probes.train import as_config, run_training
+    rng = np.random.default_rng(7)
+    cfg = as_config(config)
+    if layout == 'nyu_probe3d':
+        _small_nyu_probe3d(tmp_path, rng)
+        cfg.data.train.path, cfg.data.val.path = str(tmp_path / 'geonet'), str(tmp_path / 'nyu.pkl')
+    elif layout == 'nyu_mmseg':
+        _small_nyu_mmseg(tmp_path, rng)
+        cfg.data.train.root = cfg.data.val.root = str(tmp_path)
+    else:
+        _write_navi(tmp_path, rng)
+        cfg.data.train.root = cfg.data.val.root = str(tmp_path)
+    cfg.work_dir = str(tmp_path / 'work')
+    results = run_training(cfg)
+    task = next(iter(cfg.tasks))
+    assert set(results['best']) == {f'{task}/linear', f'{task}/dpt'}
+    assert all(np.isfinite(results['best'][g]['val']['rmse']) for g in results['best'])
+    assert (tmp_path / 'work' / 'metrics.json').is_file()
