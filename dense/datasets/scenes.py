@@ -28,6 +28,11 @@ class ScenesDataset(Dataset):
         self.split = split
         self.augment = augment
 
+    @property
+    def metainfo(self) -> dict:
+        """Class names, as mmengine reads them."""
+        return dict(classes=tuple(self.class_names))
+
     def __len__(self) -> int:
         return len(self.scenes)
 

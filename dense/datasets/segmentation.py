@@ -100,6 +100,11 @@ class SegFolderDataset(Dataset):
         self.augment = augment
         self.image_resize = image_resize
 
+    @property
+    def metainfo(self) -> dict:
+        """Class names, as mmengine reads them."""
+        return dict(classes=tuple(self.class_names))
+
     def __len__(self) -> int:
         return len(self.data_list)
 

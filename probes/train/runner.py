@@ -1,6 +1,8 @@
 """Build and run probe training with mmengine's Runner; evaluation, prediction-ready state, results JSON."""
 from __future__ import annotations
 
+import time
+import uuid
 from pathlib import Path
 
 import torch
@@ -84,13 +86,15 @@ def _schedulers(schedule: dict) -> list[dict]:
     return out
 
 
-def build_runner(cfg: Config, model: ProbeModel, resume: bool = False) -> Runner:
+def build_runner(cfg: Config, model: ProbeModel, resume: bool = False, hooks: tuple = ()) -> Runner:
     """An mmengine Runner: iteration-based training, per-probe val/test metrics, checkpoints in work_dir."""
     schedule = dict(cfg.schedule)
     metric = dict(tasks=model.tasks, specs=list(model.specs.values()))
     has_test = 'test' in cfg.data
     return Runner(
-        model=model, work_dir=cfg.work_dir, experiment_name=cfg.get('experiment_name'),
+        model=model, work_dir=cfg.work_dir,
+        # unique: mmengine keys its logger and visualizer instances by this name
+        experiment_name=cfg.get('experiment_name') or f'{time.strftime("%Y%m%d_%H%M%S")}_{uuid.uuid4().hex[:8]}',
         train_dataloader=_loader(cfg, 'train', True), val_dataloader=_loader(cfg, 'val', False),
         test_dataloader=_loader(cfg, 'test', False) if has_test else None,
         train_cfg=dict(type='IterBasedTrainLoop', max_iters=schedule['max_iters'],
@@ -104,11 +108,11 @@ def build_runner(cfg: Config, model: ProbeModel, resume: bool = False) -> Runner
             checkpoint=dict(type='CheckpointHook', by_epoch=False, max_keep_ckpts=2, save_last=True,
                             interval=schedule.get('checkpoint_interval', schedule['max_iters'])),
             logger=dict(type='LoggerHook', interval=schedule.get('log_interval', 50))),
-        custom_hooks=[ProgressBarHook(), WeightsOnlyCheckpointHook()], log_processor=dict(by_epoch=False),
+        custom_hooks=[ProgressBarHook(), WeightsOnlyCheckpointHook(), *hooks], log_processor=dict(by_epoch=False),
         randomness=dict(seed=cfg.get('seed', 0)), resume=resume, default_scope=None)
 
 
-def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = False) -> dict:
+def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = False, hooks: tuple = ()) -> dict:
     """Train every probe of the config, evaluate on val (and test), pick the best probe per family on val.
 
     Args:
@@ -116,6 +120,7 @@ def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = Fal
             ``work_dir`` and optional ``optimizer``, ``inference``, batch sizes, ``seed``.
         encoder: An already built encoder (else built from ``cfg.encoder``).
         resume: Continue from the last checkpoint in ``work_dir`` if there is one.
+        hooks: Extra mmengine hooks (instances or config dicts).
 
     Returns:
         The ``metrics.json`` content, also written to ``work_dir`` with ``config.py`` and ``probes.safetensors``.
@@ -123,7 +128,7 @@ def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = Fal
     cfg = as_config(cfg)
     encoder = encoder if encoder is not None else build_encoder_from_config(cfg)
     model = build_model(cfg, encoder)
-    runner = build_runner(cfg, model, resume=resume)
+    runner = build_runner(cfg, model, resume=resume, hooks=hooks)
     runner.train()
     metrics = {'val': runner.val()}
     if 'test' in cfg.data:

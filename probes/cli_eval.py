@@ -1,0 +1,47 @@
+"""Evaluate trained probes on a split of the config's data, or render a run's metrics.json as a markdown table.
+
+Examples: sprobe eval CONFIG --weights work_dirs/run/probes.safetensors --split test
+          sprobe eval --results work_dirs/run/metrics.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from mmengine.config import DictAction
+
+from probes.train.evaluate import run_eval
+from probes.train.results import markdown_table, write_json_atomic
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('config', nargs='?', help='the config the probes were trained with')
+    parser.add_argument('--weights', help='probes.safetensors of the run (default: <work_dir>/probes.safetensors)')
+    parser.add_argument('--split', default='val', help='data split to evaluate (a key of the config data)')
+    parser.add_argument('--out', help='write the metrics JSON here')
+    parser.add_argument('--results', help='only render this metrics.json as a markdown table')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.results:
+        path = Path(args.results)
+        if not path.is_file():
+            raise FileNotFoundError(f'{path}: results file not found')
+        results = json.loads(path.read_text())
+        for split in results['metrics']:
+            print(markdown_table(results, split=split))
+        return 0
+    if not args.config:
+        raise SystemExit('sprobe eval: give a CONFIG (with --weights) or --results metrics.json')
+    from probes.train.runner import as_config
+    cfg = as_config(args.config)
+    cfg.merge_from_dict(args.cfg_options)
+    weights = args.weights or str(Path(cfg.work_dir) / 'probes.safetensors')
+    metrics = run_eval(cfg, weights, args.split)
+    table = {'metrics': {args.split: metrics}}
+    if args.out:
+        write_json_atomic(args.out, table)
+    print(markdown_table(table, split=args.split))
+    return 0

@@ -1,0 +1,37 @@
+"""Train a grid of probes on a frozen encoder from a config; resumes from the last checkpoint with --resume.
+
+Example: sprobe train configs/seg/scenes_linear_dpt_test64_smoke.py --resume
+"""
+from __future__ import annotations
+
+import argparse
+
+from mmengine.config import DictAction
+
+from probes.train.results import markdown_table
+from probes.train.runner import as_config, run_training
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('config', help='mmengine python config (configs/seg/...)')
+    parser.add_argument('--work-dir', help='override the config work_dir')
+    parser.add_argument('--resume', action='store_true', help='continue from the last checkpoint in work_dir')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys, e.g. schedule.max_iters=100 seed=1')
+
+
+def load_config(args: argparse.Namespace):
+    """The config with --work-dir and --cfg-options applied."""
+    cfg = as_config(args.config)
+    cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    return cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    results = run_training(load_config(args), resume=args.resume)
+    for group, best in sorted(results['best'].items()):
+        print(f'best {group}: {best["probe"]}')
+    print(markdown_table(results, split='test' if 'test' in results['metrics'] else 'val'))
+    return 0

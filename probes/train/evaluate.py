@@ -1,0 +1,85 @@
+"""Evaluation and prediction with trained probes, outside the training runner."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from dense.datasets import build_dataset
+from dense.datasets.common import collate, load_image
+from probes.train.inference import infer_head_outputs
+from probes.train.metric import ProbeMetric
+from probes.train.model import ProbeModel
+from probes.train.runner import as_config, build_encoder_from_config, build_model, load_probe_state
+
+
+def default_device() -> str:
+    """``'cuda'`` when available, else ``'cpu'``."""
+    return 'cuda' if torch.cuda.is_available() else 'cpu'
+
+
+def load_trained(cfg, weights: str | Path, encoder: torch.nn.Module | None = None,
+                 device: str | None = None) -> ProbeModel:
+    """The config's model with probe weights from ``probes.safetensors``, in eval mode on ``device``."""
+    cfg = as_config(cfg)
+    model = build_model(cfg, encoder if encoder is not None else build_encoder_from_config(cfg))
+    load_probe_state(model, weights)
+    return model.to(device or default_device()).eval()
+
+
+@torch.no_grad()
+def evaluate(model: ProbeModel, dataset, batch_size: int = 1) -> dict[str, float]:
+    """Every probe's metrics on ``dataset`` (names ``<probe>/<metric>``), with a progress bar."""
+    metric = ProbeMetric(model.tasks, list(model.specs.values()))
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate)
+    for batch in tqdm(loader, desc='eval', unit='batch', dynamic_ncols=True):
+        metric.process(None, model.test_step(batch))
+    return metric.evaluate(len(dataset))
+
+
+def run_eval(cfg, weights: str | Path, split: str = 'val', encoder: torch.nn.Module | None = None) -> dict:
+    """Evaluate the probes of a trained run on ``cfg.data[split]``."""
+    cfg = as_config(cfg)
+    if split not in cfg.data:
+        raise KeyError(f'the config has no data.{split}; it has {sorted(cfg.data)}')
+    model = load_trained(cfg, weights, encoder)
+    return evaluate(model, build_dataset(dict(cfg.data[split])), cfg.get('val_batch_size', 1))
+
+
+def save_prediction(pred: torch.Tensor, path_stem: Path) -> Path:
+    """A class map as PNG (uint8 / uint16), anything else as ``.npy``; written atomically."""
+    array = pred.cpu().numpy()
+    if array.dtype.kind in 'iu' and array.ndim == 2 and array.min() >= 0 and array.max() < 65536:
+        path = path_stem.with_suffix('.png')
+        tmp = path.with_name(path.stem + '.tmp.png')
+        Image.fromarray(array.astype(np.uint8 if array.max() < 256 else np.uint16)).save(tmp)
+    else:
+        path = path_stem.with_suffix('.npy')
+        tmp = path.with_name(path.stem + '.tmp.npy')
+        np.save(tmp, array)
+    tmp.replace(path)
+    return path
+
+
+@torch.no_grad()
+def run_predict(cfg, weights: str | Path, images: list[str], out_dir: str | Path, probe: str | None = None,
+                encoder: torch.nn.Module | None = None) -> list[Path]:
+    """Predict with one probe (default: the first of the config) for each image; one file per image."""
+    model = load_trained(cfg, weights, encoder)
+    name = probe or next(iter(model.specs))
+    if name not in model.specs:
+        raise KeyError(f'unknown probe {name!r}; the config has {sorted(model.specs)}')
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = next(model.probes.parameters()).device
+    written = []
+    for image_path in tqdm(images, desc='predict', unit='image', dynamic_ncols=True):
+        x01 = load_image(image_path)[None].to(device)
+        out = infer_head_outputs(model.head_outputs, x01, **model.inference)[name]
+        pred = model.tasks[model.specs[name].task].predict(out, tuple(x01.shape[-2:]))[0]
+        written.append(save_prediction(pred, out_dir / Path(image_path).stem))
+    return written
