@@ -78,6 +78,7 @@ class DepthTask:
 
     name = 'depth'
     selection = ('rmse', 'min')
+    table_metrics = ('rmse', 'abs_rel', 'log10', 'rmse_log', 'd1', 'd2', 'd3', 'si_rmse', 'si_d1')
 
     def __init__(self, min_depth: float = 1e-3, max_depth: float = 10.0, n_bins: int = 256,
                  sig_weight: float = 10.0, grad_weight: float = 0.5, lam: float = 0.85,

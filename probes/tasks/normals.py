@@ -61,6 +61,7 @@ class NormalsTask:
 
     name = 'normals'
     selection = ('rmse', 'min')  # angular RMSE, the number the SigLIP 2 paper and Probe3D report
+    table_metrics = ('mean', 'median', 'rmse', 'a11.25', 'a22.5', 'a30')
 
     def __init__(self, uncertainty: bool = True, aggregation: str = 'per_image'):
         self.uncertainty, self.aggregation = uncertainty, aggregation
