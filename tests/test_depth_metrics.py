@@ -34,7 +34,8 @@ def test_scale_and_shift_fit_recovers_affine_prediction():
     # numpy lstsq on one image as an independent check of the 2x2 normal equations
     p, g = np.random.default_rng(0).uniform(1, 3, (2, 20))
     s, t = np.linalg.lstsq(np.stack([p, np.ones_like(p)], 1), g, rcond=None)[0]
-    ours = fit_scale_shift(torch.tensor(p).view(1, 4, 5), torch.tensor(g).view(1, 4, 5), torch.ones(1, 4, 5, dtype=bool))
+    ours = fit_scale_shift(torch.tensor(p).view(1, 4, 5), torch.tensor(g).view(1, 4, 5),
+                           torch.ones(1, 4, 5, dtype=bool))
     assert np.allclose(ours.numpy().ravel(), s * p + t)
 
 

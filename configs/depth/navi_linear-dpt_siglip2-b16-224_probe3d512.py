@@ -1,5 +1,5 @@
 _base_ = ['_base_/navi_probe3d.py']
-# depth probes (linear on the 4 quarter-depth layers, DPT hidden 512) on frozen siglip2-b16-224, Probe3D protocol:
+# depth probes (linear on the 4 quarter-depth layers, DPT 512) on siglip2-b16-224, Probe3D protocol:
 # the 512 x 512 crop fed at 512 px (whole 16-px patches; the labels and metrics stay at 512).
 encoder = dict(name='siglip2-b16-224', weights=None)  # weights: path or hub id of the pretrained checkpoint
 probes = [dict(task='depth', heads=['linear', 'dpt'], layers=['default'], lrs=[5e-4],

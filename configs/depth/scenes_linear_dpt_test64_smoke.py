@@ -1,6 +1,6 @@
 # Smoke run (seconds on CPU): 256-bin depth probes (linear and DPT) on the embedded scenes, 'test' encoder.
 encoder = dict(name='test', weights=None)
-tasks = dict(depth=dict(min_depth=1e-3, max_depth=25.0))  # scene depth spans ~1-21 m
+tasks = dict(depth=dict(min_depth=1e-3, max_depth=25.0, loss_max_depth=25.0))  # scene depth spans ~1-21 m
 probes = [dict(task='depth', heads=['linear', 'dpt'], layers=['default'], lrs=[5e-4],
                head_opts=dict(dpt=dict(hidden_dim=16, reassemble_dims=(8, 8, 16, 16))))]
 data = dict(

@@ -1,11 +1,12 @@
 # The geometry check on the embedded scenes (`python -m probes.experiments.geo_scenes`): DPT depth and normal
 # probes on the random-init 'tiny' encoder at 96 px, trained together from one encoder forward per batch.
 encoder = dict(name='tiny', weights=None)
-tasks = dict(depth=dict(min_depth=1e-3, max_depth=25.0), normals=dict(uncertainty=True))  # scene depth ~1-21 m
+# scene depth spans ~1-21 m: bins and the loss's depth cut-off go to 25 m
+tasks = dict(depth=dict(min_depth=1e-3, max_depth=25.0, loss_max_depth=25.0), normals=dict(uncertainty=True))
 _dpt = dict(dpt=dict(hidden_dim=64, reassemble_dims=(32, 64, 96, 128)))
 probes = [
-    dict(task='depth', heads=['dpt'], layers=['default'], lrs=[1e-3], head_opts=_dpt),
-    dict(task='normals', heads=['dpt'], layers=['default'], lrs=[1e-3], head_opts=_dpt),
+    dict(task='depth', heads=['dpt'], layers=['default'], lrs=[2e-3], head_opts=_dpt),
+    dict(task='normals', heads=['dpt'], layers=['default'], lrs=[2e-3], head_opts=_dpt),
 ]
 data = dict(
     train=dict(type='scenes', split='train', size=(96, 96), num=400,
@@ -16,6 +17,6 @@ data = dict(
 train_batch_size = 8
 val_batch_size = 8
 optimizer = dict(weight_decay=1e-2)
-schedule = dict(max_iters=300, warmup_iters=30, policy='cosine', checkpoint_interval=300, log_interval=50)
+schedule = dict(max_iters=200, warmup_iters=20, policy='cosine', checkpoint_interval=200, log_interval=50)
 seed = 0
 work_dir = 'work_dirs/joint/scenes_depth_normals_dpt_tiny96'

@@ -1,7 +1,8 @@
 # Smoke run (seconds on CPU): segmentation, depth and normals probes trained together on the embedded scenes,
 # one frozen 'test'-encoder forward per batch feeding all of them.
 encoder = dict(name='test', weights=None)
-tasks = dict(seg=dict(num_classes=6), depth=dict(min_depth=1e-3, max_depth=25.0), normals=dict(uncertainty=True))
+tasks = dict(seg=dict(num_classes=6), depth=dict(min_depth=1e-3, max_depth=25.0, loss_max_depth=25.0),
+             normals=dict(uncertainty=True))
 _dpt = dict(dpt=dict(hidden_dim=16, reassemble_dims=(8, 8, 16, 16)))
 probes = [
     dict(task='seg', heads=['linear'], layers=[[-1]], lrs=[1e-3]),

@@ -1,5 +1,5 @@
 _base_ = ['_base_/nyu_probe3d.py']
-# normals probes (linear on the 4 quarter-depth layers, DPT hidden 512) on frozen siglip2-so400m14-384, Probe3D protocol:
+# normals probes (linear on the 4 quarter-depth layers, DPT 512) on siglip2-so400m14-384, Probe3D protocol:
 # the 480 x 480 crop fed at 476 px (whole 14-px patches; the labels and metrics stay at 480).
 encoder = dict(name='siglip2-so400m14-384', weights=None)  # weights: path or hub id of the pretrained checkpoint
 probes = [dict(task='normals', heads=['linear', 'dpt'], layers=['default'], lrs=[5e-4],

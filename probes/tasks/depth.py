@@ -69,8 +69,10 @@ class DepthTask:
 
     Args:
         min_depth: first bin centre (Probe3D: 0.001 m).
-        max_depth: last bin centre and maximum valid ground truth for the loss (NYUv2: 10 m).
+        max_depth: last bin centre (NYUv2: 10 m; Probe3D's NAVI: 1 m).
         n_bins: number of uniform bins (256).
+        loss_max_depth: ground truth deeper than this is left out of the loss (Probe3D's ``DepthLoss``: 10 m,
+            for every data set).
         sig_weight: SigLoss weight (10); grad_weight: gradient-loss weight (0.5); lam: SigLoss lambda (0.85).
         aggregation: ``'per_image'`` (Probe3D) or ``'pooled'`` metric aggregation.
         eigen_crop: evaluate inside the Eigen crop only (480 x 640 NYUv2 labels).
@@ -81,11 +83,12 @@ class DepthTask:
     table_metrics = ('rmse', 'abs_rel', 'log10', 'rmse_log', 'd1', 'd2', 'd3', 'si_rmse', 'si_d1')
 
     def __init__(self, min_depth: float = 1e-3, max_depth: float = 10.0, n_bins: int = 256,
-                 sig_weight: float = 10.0, grad_weight: float = 0.5, lam: float = 0.85,
-                 aggregation: str = 'per_image', eigen_crop: bool = False):
+                 loss_max_depth: float | None = 10.0, sig_weight: float = 10.0, grad_weight: float = 0.5,
+                 lam: float = 0.85, aggregation: str = 'per_image', eigen_crop: bool = False):
         if not 0 < min_depth < max_depth:
             raise ValueError(f'depth task: need 0 < min_depth < max_depth, got {min_depth}, {max_depth}')
         self.min_depth, self.max_depth, self.n_bins = min_depth, max_depth, n_bins
+        self.loss_max_depth = loss_max_depth
         self.sig_weight, self.grad_weight, self.lam = sig_weight, grad_weight, lam
         self.aggregation, self.eigen_crop = aggregation, eigen_crop
 
@@ -102,7 +105,7 @@ class DepthTask:
         """``10 * SigLoss + 0.5 * gradient loss`` on the upsampled depth (Probe3D ``DepthLoss``)."""
         target = _label_depth(batch).to(head_out.device)
         pred = self.predict(head_out, target.shape[-2:])
-        return probe3d_depth_loss(pred, target, self.sig_weight, self.grad_weight, self.lam, self.max_depth)
+        return probe3d_depth_loss(pred, target, self.sig_weight, self.grad_weight, self.lam, self.loss_max_depth)
 
     def new_evaluator(self) -> DepthEvaluator:
         """A fresh evaluator with this task's aggregation and crop."""

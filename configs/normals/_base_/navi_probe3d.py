@@ -1,6 +1,7 @@
-# Probe3D NAVI surface-normal protocol: train on the multiview scenes (every 4th view), test on the wild set; square box
-# crop around the object resized to 512 x 512; normals from depth with the pinhole intrinsics; Bae et al.'s
-# uncertainty-aware angular loss (4 output channels); optimiser and schedule as NYUv2. NAVI v1.0 layout: <root>/<object>/<scene>/{images,depth,annotations.json}.
+# Probe3D NAVI surface-normal protocol: train on the multiview scenes (every 4th view), test on the wild set;
+# square box crop around the object resized to 512 x 512; normals from depth with the pinhole intrinsics;
+# Bae et al.'s uncertainty-aware angular loss (4 output channels); optimiser and schedule as NYUv2.
+# NAVI v1.0 layout: <root>/<object>/<scene>/{images,depth,annotations.json}.
 data_root = 'data/navi_v1'
 train_images = 10000  # PLACEHOLDER: set to len(NAVIDataset(data_root, 'trainval')) of your copy
 epochs, warmup_epochs, batch = 10, 1.5, 8

@@ -1,7 +1,8 @@
-# Probe3D NYUv2 surface-normal protocol (El Banani et al., CVPR 2024; github.com/mbanani/probe3d): trained on the GeoNet
-# NYU set, tested on the 654 labelled images, 480 x 480 centre crop; GeoNet normals (train), Ladicky normals (test), valid where depth > 0;
-# Bae et al.'s uncertainty-aware angular loss, 4 output channels; AdamW lr 5e-4 (torch's default weight decay 0.01), batch 8,
-# 10 epochs, 1.5 warm-up epochs, cosine decay; angular metrics per image then averaged (Probe3D).
+# Probe3D NYUv2 surface-normal protocol (El Banani et al., CVPR 2024; github.com/mbanani/probe3d): trained on
+# the GeoNet NYU set (GeoNet normals), tested on the 654 labelled images (Ladicky normals), 480 x 480 centre crop,
+# normals valid where depth > 0; Bae et al.'s uncertainty-aware angular loss, 4 output channels; AdamW lr 5e-4
+# (torch's default weight decay 0.01), batch 8, 10 epochs, 1.5 warm-up epochs, cosine decay; angular metrics per
+# image then averaged (Probe3D).
 data_root = 'data/nyu_probe3d'
 train_images = 30000  # PLACEHOLDER: set to len(NYUProbe3D(data_root + '/geonet', 'trainval')) of your copy
 epochs, warmup_epochs, batch = 10, 1.5, 8
