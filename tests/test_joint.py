@@ -48,3 +48,34 @@ def test_geo_smoke_configs(tmp_path, config):
     task = next(iter(cfg.tasks))
     assert set(results['best']) == {f'{task}/linear', f'{task}/dpt'}
     assert all(v == v for v in results['metrics']['val'].values())  # no NaN: every val image has labels
+
+
+def test_geo_scenes_baselines_hand_worked():
+    import torch
+
+    from probes.experiments.geo_scenes import baseline_metrics, training_statistics
+    up, side = torch.tensor([0.0, -1.0, 0.0]), torch.tensor([1.0, 0.0, 0.0])
+    samples = []
+    for depth_value in (2.0, 4.0):
+        normals = up.view(3, 1, 1).repeat(1, 4, 4)
+        normals[:, 0] = side.view(3, 1)  # 4 of 16 pixels face sideways: 'up' is the most common normal
+        depth = torch.full((4, 4), depth_value)
+        depth[0, 0] = 0  # invalid, not averaged in
+        samples.append(dict(image=torch.rand(3, 4, 4), depth=depth, normals=normals, meta={}))
+    mean_depth, common = training_statistics(samples)
+    assert mean_depth == pytest.approx(3.0) and torch.allclose(common, up)
+    base = baseline_metrics(samples, DepthTask(), NormalsTask(), mean_depth, common)
+    assert base['depth']['rmse'] == pytest.approx(1.0)  # |2 - 3| and |4 - 3| everywhere
+    assert base['normals']['mean'] == pytest.approx(90 * 4 / 16)
+
+
+def test_depth_loss_ignores_ground_truth_beyond_the_cut_off():
+    import torch
+    task = DepthTask(max_depth=10.0, loss_max_depth=5.0)
+    out = torch.randn(1, 256, 4, 4)
+    depth = torch.full((1, 8, 8), 3.0)
+    far = depth.clone()
+    far[0, :4] = 8.0  # beyond 5 m: treated as missing
+    near_only = depth.clone()
+    near_only[0, :4] = 0.0
+    assert task.loss(out, {'depth': far}).item() == pytest.approx(task.loss(out, {'depth': near_only}).item())
