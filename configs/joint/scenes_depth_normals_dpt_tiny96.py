@@ -11,12 +11,12 @@ probes = [
 data = dict(
     train=dict(type='scenes', split='train', size=(96, 96), num=400,
                augment=dict(crop_size=(96, 96), scale_range=(1.0, 1.0), flip=True)),
-    val=dict(type='scenes', split='val', size=(96, 96), num=40),
+    val=dict(type='scenes', split='val', size=(96, 96), num=16),
     test=dict(type='scenes', split='test', size=(96, 96), num=40),
 )
 train_batch_size = 8
 val_batch_size = 8
 optimizer = dict(weight_decay=1e-2)
-schedule = dict(max_iters=200, warmup_iters=20, policy='cosine', checkpoint_interval=200, log_interval=50)
+schedule = dict(max_iters=150, warmup_iters=15, policy='cosine', checkpoint_interval=150, log_interval=50)
 seed = 0
 work_dir = 'work_dirs/joint/scenes_depth_normals_dpt_tiny96'
