@@ -79,3 +79,18 @@ def test_depth_loss_ignores_ground_truth_beyond_the_cut_off():
     near_only = depth.clone()
     near_only[0, :4] = 0.0
     assert task.loss(out, {'depth': far}).item() == pytest.approx(task.loss(out, {'depth': near_only}).item())
+
+
+def test_geo_scenes_command_end_to_end(tmp_path, capsys):
+    import argparse
+
+    from probes.experiments.geo_scenes import add_arguments, run
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(['--config', 'configs/joint/scenes_seg_depth_normals_test64_smoke.py',
+                              '--work-dir', str(tmp_path), '--max-iters', '2'])
+    status = run(args)
+    summary = json.loads((tmp_path / 'geo_scenes.json').read_text())
+    assert status == (0 if summary['probes_beat_baselines'] else 1)
+    assert summary['depth_rmse']['mean_depth_baseline'] > 0 and summary['split'] == 'test'
+    assert '| depth RMSE (m) |' in capsys.readouterr().out
