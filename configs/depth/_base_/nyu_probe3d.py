@@ -1,0 +1,20 @@
+# Probe3D NYUv2 depth protocol (El Banani et al., CVPR 2024; github.com/mbanani/probe3d): trained on the GeoNet
+# NYU set, tested on the 654 labelled images, 480 x 480 centre crop; 256 uniform bins over 0.001-10 m;
+# 10 x SigLoss(0.85) + 0.5 x gradient loss; AdamW lr 5e-4 (torch's default weight decay 0.01), batch 8,
+# 10 epochs, 1.5 warm-up epochs, cosine decay; metrics per image then averaged (Probe3D), scale-aware and
+# scale-invariant (si_*). Probe3D's layout: the test pickle of data_processing/create_nyu_pkl.py, GeoNet .mat files.
+data_root = 'data/nyu_probe3d'
+train_images = 30000  # PLACEHOLDER: set to len(NYUProbe3D(data_root + '/geonet', 'trainval')) of your copy
+epochs, warmup_epochs, batch = 10, 1.5, 8
+iters_per_epoch = -(-train_images // batch)
+tasks = dict(depth=dict(min_depth=1e-3, max_depth=10.0, aggregation='per_image'))
+data = dict(
+    train=dict(type='nyu_probe3d', path=data_root + '/geonet', split='trainval', center_crop=True),
+    val=dict(type='nyu_probe3d', path=data_root + '/nyuv2_snorm_all.pkl', split='test', center_crop=True),
+)
+train_batch_size = batch
+val_batch_size = 8
+optimizer = dict(weight_decay=1e-2)
+schedule = dict(max_iters=epochs * iters_per_epoch, warmup_iters=int(warmup_epochs * iters_per_epoch),
+                policy='cosine', checkpoint_interval=iters_per_epoch, log_interval=50)
+seed = 0

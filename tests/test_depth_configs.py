@@ -1,0 +1,39 @@
+"""Every depth / normals config parses and carries the Probe3D protocol numbers."""
+import glob
+import math
+
+import pytest
+from mmengine.config import Config
+
+CONFIGS = sorted(p for d in ('depth', 'normals') for p in glob.glob(f'configs/{d}/*.py') if 'smoke' not in p)
+
+
+def test_there_are_protocol_configs():
+    assert len(CONFIGS) >= 20
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_protocol_values(path):
+    cfg = Config.fromfile(path)
+    task = 'depth' if '/depth/' in path else 'normals'
+    assert set(cfg.tasks) == {task}
+    (grid,) = cfg.probes
+    assert grid['lrs'] == [5e-4] and grid['heads'] == ['linear', 'dpt'] and grid['layers'] == ['default']
+    assert grid['head_opts']['dpt']['hidden_dim'] == 512
+    assert cfg.train_batch_size == 8 and cfg.optimizer['weight_decay'] == 1e-2
+    per_epoch = math.ceil(cfg.train_images / 8)
+    assert cfg.schedule['max_iters'] == 10 * per_epoch and cfg.schedule['warmup_iters'] == int(1.5 * per_epoch)
+    assert cfg.schedule['policy'] == 'cosine'
+    if task == 'depth':
+        assert cfg.tasks.depth['min_depth'] == 1e-3
+        assert cfg.tasks.depth['max_depth'] == (1.0 if '/navi_' in path else 10.0)
+    else:
+        assert cfg.tasks.normals['uncertainty'] is True
+    size = cfg.data.train['image_size'][0]
+    patch = 14 if 'so400m14' in path else 16
+    if 'siglip2paper' in path:
+        assert grid['pooled'] == [True] and size == int(path.split('siglip2paper')[1].split('.')[0])
+    else:
+        assert size % patch == 0 and size > (512 if '/navi_' in path else 480) - patch
+    assert cfg.data.val['image_size'] == cfg.data.train['image_size']
+    assert cfg.encoder['name'] in path
