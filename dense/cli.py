@@ -10,6 +10,7 @@ COMMANDS = {
     'extract': 'dense.cli_extract',
     'viz': 'visualize.cli',
     'scenes': 'dense.scenes.cli',
+    'geo-scenes': 'probes.experiments.geo_scenes',
 }
 
 

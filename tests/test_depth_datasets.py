@@ -173,17 +173,10 @@ def test_clean_normals_masks_broken_vectors():
 
 # --- smoke configs of every real layout, run end to end on fixtures --------------------------------------------
 
-@pytest.fixture
-def geo_registries(monkeypatch):
-    """Register the geometry tasks and data sets (until the package tables list them)."""
+def test_geometry_data_sets_are_registered():
     from dense.datasets import DATASETS
-    from probes.tasks import TASKS
-    from probes.tasks.depth import DepthTask
-    from probes.tasks.normals import NormalsTask
-    for table, key, value in ((TASKS, 'depth', DepthTask), (TASKS, 'normals', NormalsTask),
-                              (DATASETS, 'nyu_mmseg', NYUDepthMMSeg), (DATASETS, 'nyu_probe3d', NYUProbe3D),
-                              (DATASETS, 'navi', NAVIDataset)):
-        monkeypatch.setitem(table, key, value)
+    assert DATASETS['nyu_mmseg'] is NYUDepthMMSeg and DATASETS['nyu_probe3d'] is NYUProbe3D
+    assert DATASETS['navi'] is NAVIDataset
 
 
 def _small_nyu_probe3d(root, rng):
@@ -217,7 +210,7 @@ def _small_nyu_mmseg(root, rng):
     ('configs/depth/navi_linear-dpt_test64_smoke.py', 'navi'),
     ('configs/normals/navi_linear-dpt_test64_smoke.py', 'navi'),
 ])
-def test_smoke_config_per_layout(tmp_path, geo_registries, config, layout):
+def test_smoke_config_per_layout(tmp_path, config, layout):
     from probes.train import as_config, run_training
     rng = np.random.default_rng(7)
     cfg = as_config(config)

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 from dense.datasets.common import collate
 from dense.datasets.segmentation import LAYOUTS, SegFolderDataset
+from dense.datasets.navi import NAVIDataset
+from dense.datasets.nyu import NYUDepthMMSeg, NYUProbe3D
 from dense.datasets.scenes import ScenesDataset
 
 DATASETS: dict[str, type] = {
     'seg_folder': SegFolderDataset,
     'scenes': ScenesDataset,
+    'nyu_mmseg': NYUDepthMMSeg,
+    'nyu_probe3d': NYUProbe3D,
+    'navi': NAVIDataset,
 }
 
 
@@ -20,4 +25,5 @@ def build_dataset(cfg: dict):
     return DATASETS[kind](**options)
 
 
-__all__ = ['DATASETS', 'LAYOUTS', 'SegFolderDataset', 'ScenesDataset', 'build_dataset', 'collate']
+__all__ = ['DATASETS', 'LAYOUTS', 'NAVIDataset', 'NYUDepthMMSeg', 'NYUProbe3D', 'SegFolderDataset', 'ScenesDataset',
+           'build_dataset', 'collate']

@@ -70,8 +70,6 @@ def baseline_metrics(dataset, depth_task: DepthTask, normals_task: NormalsTask, 
 
 def run_experiment(config: str = CONFIG, work_dir: str | None = None, max_iters: int | None = None) -> dict:
     """Train the probes, compute the baselines, return (and write) the comparison."""
-    TASKS.setdefault('depth', DepthTask)  # until probes/tasks/__init__.py lists the geometry tasks
-    TASKS.setdefault('normals', NormalsTask)
     cfg = as_config(config)
     if work_dir:
         cfg.work_dir = work_dir
