@@ -6,7 +6,7 @@ import torch
 from safetensors.torch import load_file
 
 from dense.encoders import build_encoder
-from probes.train import ProbeModel, ProbeSpec, as_config, build_model, expand_grid, run_training, select_best
+from probes.train import ProbeMetric, ProbeModel, ProbeSpec, as_config, build_model, expand_grid, run_training, select_best
 from probes.train.inference import infer_head_outputs
 from probes.train.runner import _optimizer
 from probes.train.results import markdown_table
@@ -103,6 +103,7 @@ def test_smoke_run_writes_results(tmp_path):
     assert set(saved['best']) == {'seg/linear', 'seg/dpt'}
     best = saved['best']['seg/linear']['probe']
     linear = [n for n in model.specs if n.startswith('seg/linear')]
+    assert f'{best}/IoU.0' in saved['metrics']['val']  # per-class numbers in the JSON (not in the log)
     assert saved['metrics']['val'][f'{best}/mIoU'] == max(saved['metrics']['val'][f'{n}/mIoU'] for n in linear)
     assert (tmp_path / 'config.py').read_text().startswith('data')
     assert set(load_file(str(tmp_path / 'probes.safetensors'))) == set(model.probes.state_dict())
@@ -118,3 +119,13 @@ def test_markdown_table_one_table_per_task_with_its_columns():
     assert '| probe (val) | mIoU | mAcc | aAcc |\n|---|---|---|---|\n| seg/linear_l3_lr1e-3 (best) | 12.35 | 20.00 | 70.00 |' \
         in table
     assert '| probe (val) | score |' in table and '| other/linear_l3_lr1e-3 | 0.50 |' in table
+
+
+def test_probe_metric_logs_table_metrics_and_keeps_everything():
+    spec = ProbeSpec('seg', 'linear', (3,), 1e-3)
+    metric = ProbeMetric({'seg': build_task('seg', num_classes=2)}, [spec])
+    label = torch.tensor([[[0, 1], [1, 1]]])
+    metric.process(None, [dict(preds={spec.name: label.clone()}, batch={'seg': label})])
+    logged = metric.evaluate(1)
+    assert set(logged) == {f'{spec.name}/{m}' for m in ('mIoU', 'mAcc', 'aAcc')}
+    assert metric.last_metrics[f'{spec.name}/IoU.1'] == 100.0 and logged[f'{spec.name}/mIoU'] == 100.0

@@ -38,7 +38,8 @@ def evaluate(model: ProbeModel, dataset, batch_size: int = 1) -> dict[str, float
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate)
     for batch in tqdm(loader, desc='eval', unit='batch', dynamic_ncols=True):
         metric.process(None, model.test_step(batch))
-    return metric.evaluate(len(dataset))
+    metric.evaluate(len(dataset))
+    return metric.last_metrics
 
 
 def run_eval(cfg, weights: str | Path, split: str = 'val', encoder: torch.nn.Module | None = None) -> dict:

@@ -11,6 +11,9 @@ from probes.train.spec import ProbeSpec
 class ProbeMetric(BaseMetric):
     """Feeds every probe's predictions to its task's evaluator; metric names are ``<probe name>/<metric>``.
 
+    mmengine logs what ``compute_metrics`` returns: only each task's ``table_metrics`` (when it defines them),
+    so per-class numbers do not flood the log; the complete dict of the last evaluation is ``self.last_metrics``.
+
     Args:
         tasks: Task objects by name.
         specs: The probes (their names key the predictions).
@@ -20,6 +23,7 @@ class ProbeMetric(BaseMetric):
         super().__init__(collect_device='cpu')
         self.tasks = tasks
         self.specs = {s.name: s for s in specs}
+        self.last_metrics: dict[str, float] = {}
         self._reset()
 
     def _reset(self) -> None:
@@ -35,10 +39,15 @@ class ProbeMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         """All probes' metrics, then fresh evaluators for the next round."""
-        metrics = {f'{name}/{key}': value for name, evaluator in self.evaluators.items()
-                   for key, value in evaluator.compute().items()}
+        self.last_metrics = {f'{name}/{key}': value for name, evaluator in self.evaluators.items()
+                             for key, value in evaluator.compute().items()}
         self._reset()
-        return metrics
+        return {key: value for key, value in self.last_metrics.items() if self._logged(key)}
+
+    def _logged(self, key: str) -> bool:
+        name, metric = key.rsplit('/', 1)
+        shown = getattr(self.tasks[self.specs[name].task], 'table_metrics', None)
+        return shown is None or metric in shown
 
 
 def select_best(metrics: dict[str, float], specs: list[ProbeSpec], tasks: dict) -> dict[str, str]:

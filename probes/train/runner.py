@@ -130,9 +130,11 @@ def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = Fal
     model = build_model(cfg, encoder)
     runner = build_runner(cfg, model, resume=resume, hooks=hooks)
     runner.train()
-    metrics = {'val': runner.val()}
+    runner.val()
+    metrics = {'val': runner.val_evaluator.metrics[0].last_metrics}
     if 'test' in cfg.data:
-        metrics['test'] = runner.test()
+        runner.test()
+        metrics['test'] = runner.test_evaluator.metrics[0].last_metrics
     work_dir = Path(cfg.work_dir)
     save_probe_state(model, work_dir / PROBE_WEIGHTS)
     return write_results(cfg, model, metrics, work_dir)
