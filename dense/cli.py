@@ -10,7 +10,12 @@ COMMANDS = {
     'extract': 'dense.cli_extract',
     'viz': 'visualize.cli',
     'scenes': 'dense.scenes.cli',
+    'seg-scenes': 'probes.experiments.seg_scenes',
     'geo-scenes': 'probes.experiments.geo_scenes',
+    'train': 'probes.cli_train',
+    'eval': 'probes.cli_eval',
+    'predict': 'probes.cli_predict',
+    'demo': 'probes.demo',
 }
 
 

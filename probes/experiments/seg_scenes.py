@@ -58,11 +58,14 @@ def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None) ->
     return summary
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Command-line options."""
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument('--work-dir')
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run, print the numbers; exit status 1 unless linear > majority and DPT > linear."""
     torch.set_num_threads(1)  # the data loader worker takes the second core
     s = run_experiment(args.config, args.work_dir)
     print(f"test mIoU  majority class: {s['majority_class_mIoU']:.2f}  "
@@ -74,4 +77,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    _parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(_parser)
+    sys.exit(run(_parser.parse_args()))
