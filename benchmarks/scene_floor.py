@@ -12,7 +12,6 @@ writes ``metrics.json`` (config and numbers) and ``val_scenes.png`` to the work 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -26,6 +25,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dense.baselines import PixelEncoder  # noqa: E402
+from dense.io import write_json  # noqa: E402
 from dense.encoders import build_encoder  # noqa: E402
 from dense.scenes import CLASS_NAMES, SceneSet  # noqa: E402
 
@@ -139,9 +139,7 @@ def main(argv=None) -> int:
               + ' '.join(f'{c}={v:.2f}' for c, v in r['IoU'].items()))
     os.makedirs(args.work_dir, exist_ok=True)
     save_figure('val', args.size, Path(args.work_dir) / 'val_scenes.png')
-    tmp = Path(args.work_dir) / 'metrics.json.tmp'
-    tmp.write_text(json.dumps(results, indent=1))
-    os.replace(tmp, Path(args.work_dir) / 'metrics.json')
+    write_json(Path(args.work_dir) / 'metrics.json', results)
     return 0
 
 

@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
 
+from .io import read_image
+
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 
@@ -30,11 +32,7 @@ class Features:
 def load_image(image) -> torch.Tensor:
     """One image (path, PIL image, uint8 HxWx3 array or 3xHxW tensor) as float32 (3, H, W) in [0, 1]."""
     if isinstance(image, (str, Path)):
-        try:
-            with Image.open(image) as pil:
-                image = np.asarray(pil.convert('RGB'))
-        except (OSError, ValueError) as err:
-            raise ValueError(f'{image}: cannot read image ({err})') from None
+        image = read_image(image)
     elif isinstance(image, Image.Image):
         image = np.asarray(image.convert('RGB'))
     if isinstance(image, np.ndarray):

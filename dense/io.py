@@ -1,13 +1,19 @@
-"""Atomic file writing and hashing: nothing is ever left half written."""
+"""File I/O shared by every module: atomic writes (nothing is left half written), hashing, image reading and
+a restricted unpickler for the pickles some published data sets ship (never a plain ``pickle.load``)."""
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
+import pickle
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
+
+import numpy as np
+from PIL import Image
 
 
 @contextlib.contextmanager
@@ -25,11 +31,46 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def write_json(path: str | Path, data) -> Path:
-    """Write ``data`` as indented JSON, atomically."""
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + '\n')
+        tmp.write_bytes(data)
     return Path(path)
+
+
+def write_json(path: str | Path, data, sort_keys: bool = False) -> Path:
+    """Write ``data`` as indented JSON, atomically."""
+    return write_bytes(path, (json.dumps(data, indent=2, sort_keys=sort_keys, default=str) + '\n').encode())
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """An image file as RGB uint8 (H, W, 3); a one-line error naming the file if it is missing or unreadable."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{path}: image not found; check the data root and the split layout')
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert('RGB')).copy()
+    except (OSError, ValueError) as err:
+        raise ValueError(f'{path}: cannot read image ({err})') from None
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def __init__(self, data: bytes, path: Path, allowed: frozenset, encoding: str):
+        super().__init__(io.BytesIO(data), encoding=encoding)
+        self.path, self.allowed = path, allowed
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.allowed:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f'{self.path}: refusing to load global {module}.{name}; this file may hold '
+                                     f'only {", ".join(sorted(f"{m}.{n}" for m, n in self.allowed))}')
+
+
+def restricted_unpickle(path: str | Path, allowed: Iterable[tuple[str, str]], encoding: str = 'ASCII'):
+    """Unpickle ``path`` allowing only the ``(module, name)`` globals in ``allowed``; anything else (code, any
+    other class) raises ``pickle.UnpicklingError`` naming the file, before it runs."""
+    path = Path(path)
+    return _RestrictedUnpickler(path.read_bytes(), path, frozenset(allowed), encoding).load()
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

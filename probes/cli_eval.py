@@ -12,7 +12,8 @@ from pathlib import Path
 from mmengine.config import DictAction
 
 from probes.train.evaluate import run_eval
-from probes.train.results import markdown_table, write_json_atomic
+from dense.io import write_json
+from probes.train.results import markdown_table
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +43,6 @@ def run(args: argparse.Namespace) -> int:
     metrics = run_eval(cfg, weights, args.split)
     table = {'metrics': {args.split: metrics}}
     if args.out:
-        write_json_atomic(args.out, table)
+        write_json(args.out, table, sort_keys=True)
     print(markdown_table(table, split=args.split))
     return 0

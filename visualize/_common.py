@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
@@ -11,6 +10,8 @@ from typing import Callable, Iterator, Mapping
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+
+from dense.io import atomic_path
 
 # One look for every figure: small consistent sans fonts, no top/right spines, tight boxes.
 PAPER_STYLE = {
@@ -78,14 +79,8 @@ def save_figure(fig: Figure, path: str | os.PathLike, pdf: bool = False) -> list
     with paper_style():
         for fmt in ('png', 'pdf') if pdf else ('png',):
             target = path.with_suffix('.' + fmt)
-            fd, tmp = tempfile.mkstemp(prefix='.' + target.stem, suffix='.' + fmt, dir=target.parent)
-            os.close(fd)
-            try:
+            with atomic_path(target) as tmp:
                 fig.savefig(tmp, format=fmt, bbox_inches='tight', pad_inches=0.02, facecolor='white')
-                os.replace(tmp, target)
-            finally:
-                if os.path.exists(tmp):
-                    os.remove(tmp)
             written.append(target)
     return written
 

@@ -16,7 +16,6 @@ import html
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import cv2
 import numpy as np
 from matplotlib import colormaps
 
+from dense.io import write_bytes
 from visualize._common import check_features, check_images, l2_normalize
 from visualize._viewer_page import PAGE
 
@@ -167,12 +167,7 @@ def build_viewer(images, features, path: str | os.PathLike, names=None, dims: in
     feats = check_features(features, images)
     quant = quantize_features(feats, dims)
     page, image_bytes = viewer_html(images, quant, names, **page_options)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + path.stem, suffix='.html', dir=path.parent)
-    with os.fdopen(fd, 'w', encoding='utf-8') as f:
-        f.write(page)
-    os.replace(tmp, path)
+    path = write_bytes(path, page.encode('utf-8'))
     per_image_layer = {layer: math.ceil(ql.q[0].size / 3) * 4 for layer, ql in quant.items()}
     budget = PAGE_BUDGET + image_bytes + len(images) * sum(per_image_layer.values())
     return ViewerInfo(path, path.stat().st_size, budget, per_image_layer, measured_error(feats, quant))

@@ -17,16 +17,6 @@ IGNORE_INDEX = 255
 LABEL_KEYS = ('seg', 'depth', 'normals')
 
 
-def load_image(path: str | Path) -> torch.Tensor:
-    """RGB image as float32 ``[3, H, W]`` in [0, 1]; a clear error naming the file if it cannot be read."""
-    try:
-        with Image.open(path) as img:
-            array = np.asarray(img.convert('RGB'))
-    except (OSError, ValueError) as err:
-        raise ValueError(f'{path}: cannot read image ({err})') from err
-    return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(255)
-
-
 def load_label(path: str | Path) -> np.ndarray:
     """Single-channel label map (palette or grey PNG) as a uint8/uint16 array, unmodified."""
     try:

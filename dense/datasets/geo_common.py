@@ -20,14 +20,6 @@ from PIL import Image
 MIN_NORMAL_LEN, MAX_NORMAL_LEN = 0.5, 1.5
 
 
-def read_image(path: str) -> np.ndarray:
-    """RGB uint8 ``[H, W, 3]`` from an image file."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'{path}: image not found; check the data root and the split layout')
-    with Image.open(path) as im:
-        return np.asarray(im.convert('RGB'))
-
-
 def read_depth_png(path: str, scale: float = 1000.0) -> np.ndarray:
     """Depth in metres from a 16-bit PNG storing ``depth * scale`` (NYUv2 mmseg layout and NAVI: millimetres)."""
     if not os.path.isfile(path):
@@ -40,13 +32,6 @@ def read_depth_png(path: str, scale: float = 1000.0) -> np.ndarray:
     if arr.ndim != 2:
         raise ValueError(f'{path}: depth PNG must have one channel, got shape {arr.shape}')
     return arr.astype(np.float32) / scale
-
-
-def image_to_tensor(image: np.ndarray) -> torch.Tensor:
-    """uint8 ``[H, W, 3]`` -> float32 ``[3, H, W]`` in [0, 1]."""
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f'expected a uint8 HxWx3 image, got {image.dtype} {image.shape}')
-    return torch.tensor(image).permute(2, 0, 1).float() / 255.0
 
 
 def clean_depth(depth: np.ndarray | torch.Tensor, max_depth: float | None = None) -> torch.Tensor:

@@ -27,7 +27,9 @@ from torch.utils.data import Dataset
 
 from dense.datasets.common import augment
 from dense.datasets.segmentation import finish_sample
-from dense.datasets.geo_common import clean_depth, image_to_tensor, normals_from_depth, read_depth_png, read_image
+from dense.datasets.geo_common import clean_depth, normals_from_depth, read_depth_png
+from dense.extract import load_image
+from dense.io import read_image
 
 
 def _scenes(root: str) -> dict[str, list[str]]:
@@ -127,7 +129,7 @@ class NAVIDataset(Dataset):
         h, w = image.shape[:2]
         focal = float(ann['camera']['focal_length']) * min(h, w) / min(orig_h, orig_w)
         normals = normals_from_depth(depth, focal, focal, w / 2, h / 2)
-        sample = {'image': image_to_tensor(image), 'depth': depth, 'normals': normals,
+        sample = {'image': load_image(image), 'depth': depth, 'normals': normals,
                   'meta': {'img_path': img_path, 'depth_path': depth_path, 'ori_shape': (h, w),
                            'object': obj, 'scene': scene, 'focal_length': focal}}
         if self.box_crop:

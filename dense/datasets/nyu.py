@@ -18,16 +18,16 @@ depth beyond ``max_depth`` (10 m) to invalid, as Probe3D does.
 from __future__ import annotations
 
 import os
-import pickle
 
 import numpy as np
 import scipy.io
 from torch.utils.data import Dataset
 
 from dense.datasets.common import augment
+from dense.extract import load_image
+from dense.io import read_image, restricted_unpickle
 from dense.datasets.segmentation import finish_sample
-from dense.datasets.geo_common import (center_crop, clean_depth, clean_normals, image_to_tensor, read_depth_png,
-                                       read_image)
+from dense.datasets.geo_common import center_crop, clean_depth, clean_normals, read_depth_png
 
 GEONET_MEAN_X2 = 2 * np.array([122.175, 116.169, 103.508])  # Probe3D adds this to GeoNet's stored image
 
@@ -82,28 +82,19 @@ class NYUDepthMMSeg(Dataset):
         depth = read_depth_png(depth_path, self.scale)
         if depth.shape != image.shape[:2]:
             raise ValueError(f'{depth_path}: depth {depth.shape} and image {image.shape[:2]} sizes differ')
-        sample = {'image': image_to_tensor(image), 'depth': clean_depth(depth, self.max_depth),
+        sample = {'image': load_image(image), 'depth': clean_depth(depth, self.max_depth),
                   'meta': {'img_path': img_path, 'depth_path': depth_path, 'ori_shape': image.shape[:2]}}
         return _finish(sample, self.center, self.size, self.augment, self.image_size)
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Unpickle only numpy arrays and builtin containers (the Probe3D pickle holds nothing else)."""
-
-    ALLOWED = {('numpy', 'ndarray'), ('numpy', 'dtype'), ('numpy.core.multiarray', '_reconstruct'),
-               ('numpy._core.multiarray', '_reconstruct'), ('numpy.core.multiarray', 'scalar'),
-               ('numpy._core.multiarray', 'scalar'), ('builtins', 'list'), ('builtins', 'dict')}
-
-    def find_class(self, module, name):
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f'refusing to unpickle {module}.{name}: the NYU pickle should hold '
-                                         f'numpy arrays and lists only')
-        return super().find_class(module, name)
+# the Probe3D NYU pickle holds numpy arrays in builtin containers, nothing else
+PICKLE_ALLOWED = [('numpy', 'ndarray'), ('numpy', 'dtype'), ('numpy.core.multiarray', '_reconstruct'),
+                  ('numpy._core.multiarray', '_reconstruct'), ('numpy.core.multiarray', 'scalar'),
+                  ('numpy._core.multiarray', 'scalar'), ('builtins', 'list'), ('builtins', 'dict')]
 
 
 def _load_pickle(path: str) -> dict:
-    with open(path, 'rb') as f:
-        data = _RestrictedUnpickler(f).load()
+    data = restricted_unpickle(path, PICKLE_ALLOWED)
     missing = {'depths', 'images', 'snorms', 'test_indices'} - set(data)
     if missing:
         raise KeyError(f'{path}: Probe3D NYU pickle lacks {sorted(missing)}; write it with Probe3D\'s '
@@ -170,6 +161,6 @@ class NYUProbe3D(Dataset):
             raise ValueError(f'{source}: image {image.shape[:2]}, depth {depth.shape} and normals '
                              f'{normals.shape[1:]} sizes differ')
         depth_t = clean_depth(depth, self.max_depth)
-        sample = {'image': image_to_tensor(image), 'depth': depth_t, 'normals': clean_normals(normals, depth_t),
+        sample = {'image': load_image(image), 'depth': depth_t, 'normals': clean_normals(normals, depth_t),
                   'meta': {'img_path': source, 'ori_shape': image.shape[:2]}}
         return _finish(sample, self.center, self.size, self.augment, self.image_size)

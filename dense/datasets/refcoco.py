@@ -7,26 +7,16 @@ a function such as ``os.system``) is refused before anything runs.
 """
 from __future__ import annotations
 
-import builtins
-import io
 import json
 import pickle
 from pathlib import Path
 
-ALLOWED = frozenset({'dict', 'list', 'str', 'int', 'float', 'tuple'})
+from dense.io import restricted_unpickle
+
+# a REFER refs pickle holds builtin containers and scalars only (python 2 pickles name them __builtin__)
+ALLOWED = [(module, name) for module in ('builtins', '__builtin__')
+           for name in ('dict', 'list', 'str', 'int', 'float', 'tuple')]
 IMAGE_DIR = 'images/mscoco/images/train2014'
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file, path: Path):
-        super().__init__(file, encoding='latin1')  # refs written by python 2 hold byte strings
-        self.path = path
-
-    def find_class(self, module: str, name: str):
-        if module in ('builtins', '__builtin__') and name in ALLOWED:
-            return getattr(builtins, name)
-        raise pickle.UnpicklingError(f'{self.path}: refusing to load global {module}.{name}; a refs pickle holds only '
-                                     f'{", ".join(sorted(ALLOWED))} (is this file from the REFER release?)')
 
 
 def load_refs(path) -> list:
@@ -35,7 +25,7 @@ def load_refs(path) -> list:
     if not path.is_file():
         raise FileNotFoundError(f'{path}: no such refs pickle; point root at the folder holding <dataset>/refs(...).p')
     try:
-        refs = _RestrictedUnpickler(io.BytesIO(path.read_bytes()), path).load()
+        refs = restricted_unpickle(path, ALLOWED, encoding='latin1')  # python 2 refs hold byte strings
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
         raise ValueError(f'{path}: not a readable refs pickle: {err}') from None
     if not isinstance(refs, list) or not all(isinstance(r, dict) for r in refs):

@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from dense.datasets.common import (IGNORE_INDEX, augment, check_same_size, check_seg_label, load_image, load_label,
+from dense.extract import load_image
+from dense.datasets.common import (IGNORE_INDEX, augment, check_same_size, check_seg_label, load_label,
                                    target_size)
 
 LAYOUTS = {

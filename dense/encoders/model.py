@@ -5,7 +5,6 @@ checkpoint format is converted into it by :mod:`dense.encoders.convert`.
 """
 from dataclasses import dataclass
 
-import torch
 import torch.nn.functional as F
 from timm.models.vision_transformer import VisionTransformer
 from torch import Tensor, nn

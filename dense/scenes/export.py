@@ -23,7 +23,6 @@ Every file is written under a temporary name in its folder and moved into place 
 from __future__ import annotations
 
 import json
-import os
 import pickle
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from dense.io import write_bytes
 from dense.scenes.layout import CLASS_NAMES
 from dense.scenes.render import Scene, SceneSet
 
@@ -38,17 +38,6 @@ SPLIT_DIRS = {'ade20k': {'train': 'training', 'val': 'validation'}, 'nyu': {'tra
               'coco': {'train': 'train2017', 'val': 'val2017'},
               'refcoco': {'train': 'train', 'val': 'val', 'test': 'test'}}
 REFCOCO_IMAGES = 'images/mscoco/images/train2014'
-
-
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a temporary name in the same folder, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _encode(array: np.ndarray, ext: str) -> bytes:

@@ -23,11 +23,10 @@ import torch.nn.functional as F
 
 from dense.datasets import build_dataset
 from dense.datasets.common import collate
-from probes.tasks import TASKS
 from probes.tasks.depth import DepthTask
 from probes.tasks.normals import NormalsTask
 from probes.train import as_config, run_training
-from probes.train.results import write_json_atomic
+from dense.io import write_json
 
 CONFIG = 'configs/joint/scenes_depth_normals_dpt_tiny96.py'
 
@@ -94,7 +93,7 @@ def run_experiment(config: str = CONFIG, work_dir: str | None = None, max_iters:
         summary['depth_rmse']['dpt_probe'] < summary['depth_rmse']['mean_depth_baseline']
         and summary['normals_mean_angular_error_deg']['dpt_probe']
         < summary['normals_mean_angular_error_deg']['most_common_normal_baseline'])
-    write_json_atomic(Path(cfg.work_dir) / 'geo_scenes.json', summary)
+    write_json(Path(cfg.work_dir) / 'geo_scenes.json', summary, sort_keys=True)
     return summary
 
 

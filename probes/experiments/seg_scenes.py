@@ -15,7 +15,7 @@ import torch
 from dense.datasets import build_dataset
 from probes.tasks import build_task
 from probes.train import as_config, run_training
-from probes.train.results import write_json_atomic
+from dense.io import write_json
 
 DEFAULT_CONFIG = 'configs/seg/scenes_linear-dpt_tiny-128.py'
 
@@ -54,7 +54,7 @@ def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None) ->
                'best_dpt_probe': results['best']['seg/dpt']['probe'],
                'best_dpt_mIoU': results['best']['seg/dpt']['test']['mIoU'],
                'majority_class_mIoU': baseline['mIoU']}
-    write_json_atomic(f'{cfg.work_dir}/summary.json', summary)
+    write_json(f'{cfg.work_dir}/summary.json', summary, sort_keys=True)
     return summary
 
 

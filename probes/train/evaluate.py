@@ -10,7 +10,9 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from dense.datasets import build_dataset
-from dense.datasets.common import collate, load_image
+from dense.datasets.common import collate
+from dense.extract import load_image
+from dense.io import atomic_path
 from probes.train.inference import infer_head_outputs
 from probes.train.metric import ProbeMetric
 from probes.train.model import ProbeModel
@@ -54,15 +56,13 @@ def run_eval(cfg, weights: str | Path, split: str = 'val', encoder: torch.nn.Mod
 def save_prediction(pred: torch.Tensor, path_stem: Path) -> Path:
     """A class map as PNG (uint8 / uint16), anything else as ``.npy``; written atomically."""
     array = pred.cpu().numpy()
-    if array.dtype.kind in 'iu' and array.ndim == 2 and array.min() >= 0 and array.max() < 65536:
-        path = path_stem.with_suffix('.png')
-        tmp = path.with_name(path.stem + '.tmp.png')
-        Image.fromarray(array.astype(np.uint8 if array.max() < 256 else np.uint16)).save(tmp)
-    else:
-        path = path_stem.with_suffix('.npy')
-        tmp = path.with_name(path.stem + '.tmp.npy')
-        np.save(tmp, array)
-    tmp.replace(path)
+    is_label_map = array.dtype.kind in 'iu' and array.ndim == 2 and array.min() >= 0 and array.max() < 65536
+    path = path_stem.with_suffix('.png' if is_label_map else '.npy')
+    with atomic_path(path) as tmp, open(tmp, 'wb') as handle:
+        if is_label_map:
+            Image.fromarray(array.astype(np.uint8 if array.max() < 256 else np.uint16)).save(handle, format='PNG')
+        else:
+            np.save(handle, array)
     return path
 
 

@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import platform
-from pathlib import Path
 
 import torch
 
@@ -33,14 +30,6 @@ def versions() -> dict[str, str]:
     import timm
     return {'python': platform.python_version(), 'torch': torch.__version__, 'timm': timm.__version__,
             'mmengine': mmengine.__version__, 'mmseg': mmseg.__version__, 'numpy': numpy.__version__}
-
-
-def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
-    """Write JSON to a temporary name in the same directory, then rename (never half written)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=True) + '\n')
-    os.replace(tmp, path)
 
 
 def _columns(task: str, probes: list[str], values: dict) -> tuple[str, ...]:

@@ -19,7 +19,8 @@ from probes.train.checkpoint import WeightsOnlyCheckpointHook
 from probes.train.hooks import ProgressBarHook
 from probes.train.metric import ProbeMetric, select_best
 from probes.train.model import ProbeModel
-from probes.train.results import config_hash, state_sha256, versions, write_json_atomic
+from dense.io import atomic_path, write_bytes, write_json
+from probes.train.results import config_hash, state_sha256, versions
 from probes.train.spec import expand_grid
 
 PROBE_WEIGHTS = 'probes.safetensors'
@@ -142,9 +143,8 @@ def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = Fal
 
 def save_probe_state(model: ProbeModel, path: Path) -> None:
     """Probe heads' weights in safetensors (written to a temporary name, then renamed)."""
-    tmp = path.with_name(path.name + '.tmp')
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.probes.state_dict().items()}, str(tmp))
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.probes.state_dict().items()}, str(tmp))
 
 
 def load_probe_state(model: ProbeModel, path: str | Path) -> None:
@@ -170,8 +170,6 @@ def write_results(cfg: Config, model: ProbeModel, metrics: dict, work_dir: Path)
                                            for split, values in metrics.items()}}
                  for group, name in best.items()}}
     work_dir.mkdir(parents=True, exist_ok=True)
-    tmp = work_dir / 'config.py.tmp'
-    tmp.write_text(cfg.pretty_text)
-    tmp.replace(work_dir / 'config.py')
-    write_json_atomic(work_dir / 'metrics.json', results)
+    write_bytes(work_dir / 'config.py', cfg.pretty_text.encode())
+    write_json(work_dir / 'metrics.json', results, sort_keys=True)
     return results
