@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--config', default=str(DEMO_CONFIG), help='probe config (mmengine python file)')
     parser.add_argument('--encoder', default=None, help='override the config\'s encoder variant')
     parser.add_argument('--weights', default=None, help='encoder weights (default: random init)')
-    parser.add_argument('--num-images', type=int, default=6, help='val scenes in the feature figures')
+    parser.add_argument('--num-images', type=int, default=None, help='val scenes in the feature figures')
 
 
 def feature_figures(encoder, work_dir: Path, num_images: int, size: tuple[int, int]) -> list[Path]:
@@ -42,7 +42,7 @@ def feature_figures(encoder, work_dir: Path, num_images: int, size: tuple[int, i
     x0, y0, x1, y1 = scenes[0].objects[0]['box']
     names = [f'scene {s.seed}' for s in scenes]
     return make_feature_figures(images, feats.layers, work_dir, pixel=((x0 + x1) // 2, (y0 + y1) // 2),
-                                names=names, foreground=True)
+                                names=names)
 
 
 def annotation_figures(work_dir: Path, size: tuple[int, int]) -> list[Path]:
@@ -78,7 +78,7 @@ def prediction_figures(cfg, encoder, results: dict, work_dir: Path, num: int = 2
 
 
 def run_demo(work_dir: str | Path = 'work_dirs/demo', config: str | Path = DEMO_CONFIG, encoder: str | None = None,
-             weights: str | None = None, num_images: int = 6) -> dict:
+             weights: str | None = None, num_images: int | None = None) -> dict:
     """The whole demo; returns (and writes as ``demo.json``) the summary with the probe metrics."""
     from probes.train import as_config, run_training
     from visualize.pipeline import make_run_figures
@@ -87,10 +87,11 @@ def run_demo(work_dir: str | Path = 'work_dirs/demo', config: str | Path = DEMO_
     cfg = as_config(config)
     cfg.encoder = dict(cfg.encoder, **({'name': encoder} if encoder else {}), weights=weights)
     cfg.work_dir = str(work_dir / 'probes')
+    num_images = num_images or cfg.get('feature_figures', {}).get('num_images', 6)
     timings = {}
     start = time.perf_counter()
     enc = build_encoder(cfg.encoder['name'], weights=weights)
-    size = tuple(dict(cfg.data['val'])['size'])
+    size = tuple(cfg.get('feature_figures', {}).get('size', dict(cfg.data['val'])['size']))
     figures = feature_figures(enc, work_dir, num_images, size) + annotation_figures(work_dir, size)
     timings['features_and_figures_s'] = time.perf_counter() - start
     start = time.perf_counter()
@@ -107,9 +108,11 @@ def run_demo(work_dir: str | Path = 'work_dirs/demo', config: str | Path = DEMO_
 
 
 def run(args: argparse.Namespace) -> int:
+    from probes.tasks import TASKS
     summary = run_demo(args.work_dir, args.config, args.encoder, args.weights, args.num_images)
     for group, entry in summary['best'].items():
-        scores = ', '.join(f'{k} {v:.3f}' for k, v in entry.get('val', {}).items() if isinstance(v, float))
+        columns = TASKS[group.split('/')[0]].table_metrics
+        scores = ', '.join(f'{k} {entry["val"][k]:.3f}' for k in columns if k in entry.get('val', {}))
         print(f'{group}: {entry["probe"]}: {scores}')
     print(f'figures and metrics in {args.work_dir} (summary: {Path(args.work_dir) / "demo.json"})')
     return 0

@@ -44,3 +44,17 @@ def test_experiment_reports_the_three_numbers(tmp_path):
                             'majority_class_mIoU'}
     assert summary['best_linear_probe'].startswith('seg/linear') and summary['best_dpt_probe'].startswith('seg/dpt')
     assert (tmp_path / 'summary.json').is_file()
+
+
+def test_scenes_dataset_cache_renders_once_and_returns_the_same_samples(monkeypatch):
+    from dense.datasets.scenes import ScenesDataset
+    cached, plain = ScenesDataset('val', size=(32, 32), num=2), ScenesDataset('val', size=(32, 32), num=2, cache=False)
+    first = cached[1]
+    calls = []
+    monkeypatch.setattr(type(cached.scenes), '__getitem__', lambda self, i: calls.append(i))
+    again = cached[1]
+    assert calls == []  # served from memory
+    for key in ('image', 'seg', 'depth', 'normals'):
+        assert torch.equal(first[key], again[key])
+    monkeypatch.undo()
+    assert all(torch.equal(first[k], plain[1][k]) for k in ('image', 'seg', 'depth', 'normals'))

@@ -15,10 +15,12 @@ class ScenesDataset(Dataset):
         size: Rendered image size ``(H, W)``.
         num: Number of scenes (None = the split's default).
         augment: Training augmentation options, or None.
+        cache: Keep each rendered scene in memory after its first use (about 20 bytes a pixel), so epochs after
+            the first cost no rendering.
     """
 
     def __init__(self, split: str = 'train', size: tuple[int, int] = (64, 64), num: int | None = None,
-                 augment: dict | None = None):
+                 augment: dict | None = None, cache: bool = True):
         from dense.scenes import CLASS_NAMES, SceneSet
         self.scenes = SceneSet(split=split, size=tuple(size), num=num)
         if len(self.scenes) == 0:
@@ -27,6 +29,7 @@ class ScenesDataset(Dataset):
         self.num_classes = len(self.class_names)
         self.split = split
         self.augment = augment
+        self._cache = {} if cache else None
 
     @property
     def metainfo(self) -> dict:
@@ -37,7 +40,11 @@ class ScenesDataset(Dataset):
         return len(self.scenes)
 
     def __getitem__(self, index: int) -> dict:
-        scene = self.scenes[index]
+        scene = self._cache.get(index) if self._cache is not None else None
+        if scene is None:
+            scene = self.scenes[index]
+            if self._cache is not None:
+                self._cache[index] = scene
         sample = dict(image=torch.from_numpy(scene.image.copy()).permute(2, 0, 1).float() / 255,
                       seg=torch.from_numpy(scene.semantic.astype('int64')),
                       depth=torch.from_numpy(scene.depth.copy()),
