@@ -23,6 +23,7 @@ def test_demo_writes_metrics_and_figures(tmp_path):
     for name in ('similarity.png', 'viewer.html', 'boxes.png', 'referring.png', 'seg_0.png', 'depth_0.png',
                  'normals_0.png'):
         assert f'figures/{name}' in summary['figures'] and (tmp_path / 'run' / 'figures' / name).stat().st_size > 0
+    assert 'probes/figures/training_curves.png' in summary['figures']  # logged scalars survive log_level
     assert (tmp_path / 'run' / 'features.safetensors').is_file()
     assert (tmp_path / 'run' / 'probes' / 'metrics.json').is_file()
     assert (tmp_path / 'run' / 'probes' / 'config.py').is_file()

@@ -26,4 +26,5 @@ num_workers = 0
 optimizer = dict(weight_decay=1e-2)
 schedule = dict(max_iters=120, warmup_iters=12, policy='cosine', checkpoint_interval=120, log_interval=20)
 seed = 0
+log_level = 'WARNING'  # progress bars, not mmengine's environment dump
 work_dir = 'work_dirs/demo/probes'

@@ -110,7 +110,8 @@ def build_runner(cfg: Config, model: ProbeModel, resume: bool = False, hooks: tu
                             interval=schedule.get('checkpoint_interval', schedule['max_iters'])),
             logger=dict(type='LoggerHook', interval=schedule.get('log_interval', 50))),
         custom_hooks=[ProgressBarHook(), WeightsOnlyCheckpointHook(), *hooks], log_processor=dict(by_epoch=False),
-        randomness=dict(seed=cfg.get('seed', 0)), resume=resume, default_scope=None)
+        randomness=dict(seed=cfg.get('seed', 0)), resume=resume, default_scope=None,
+        log_level=cfg.get('log_level', 'INFO'))
 
 
 def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = False, hooks: tuple = ()) -> dict:
