@@ -1,7 +1,5 @@
 """Every depth / normals config parses and carries the Probe3D protocol numbers."""
 import glob
-import math
-
 import pytest
 from mmengine.config import Config
 
@@ -21,8 +19,7 @@ def test_protocol_values(path):
     assert grid['lrs'] == [5e-4] and grid['heads'] == ['linear', 'dpt'] and grid['layers'] == ['default']
     assert grid['head_opts']['dpt']['hidden_dim'] == 512
     assert cfg.train_batch_size == 8 and cfg.optimizer['weight_decay'] == 1e-2
-    per_epoch = math.ceil(cfg.train_images / 8)
-    assert cfg.schedule['max_iters'] == 10 * per_epoch and cfg.schedule['warmup_iters'] == int(1.5 * per_epoch)
+    assert cfg.schedule['epochs'] == 10 and cfg.schedule['warmup_epochs'] == 1.5
     assert cfg.schedule['policy'] == 'cosine'
     if task == 'depth':
         assert cfg.tasks.depth['min_depth'] == 1e-3
@@ -37,3 +34,14 @@ def test_protocol_values(path):
         assert size % patch == 0 and size > (512 if '/navi_' in path else 480) - patch
     assert cfg.data.val['image_size'] == cfg.data.train['image_size']
     assert cfg.encoder['name'] in path
+
+
+def test_epoch_schedule_uses_the_training_set_size():
+    from probes.train.runner import resolve_schedule
+    out = resolve_schedule(dict(epochs=10, warmup_epochs=1.5, policy='cosine'), num_train=795, batch_size=8)
+    # 795 images / batch 8 = 100 iterations an epoch (last batch partial)
+    assert out == dict(max_iters=1000, warmup_iters=150, checkpoint_interval=100, policy='cosine')
+    smoke = resolve_schedule(dict(epochs=10, warmup_epochs=1.5, max_iters=2, warmup_iters=1), 795, 8)
+    assert smoke == dict(max_iters=2, warmup_iters=1)
+    with pytest.raises(ValueError, match='max_iters'):
+        resolve_schedule(dict(policy='cosine'), 10, 2)

@@ -87,16 +87,33 @@ def _schedulers(schedule: dict) -> list[dict]:
     return out
 
 
+def resolve_schedule(schedule: dict, num_train: int, batch_size: int) -> dict:
+    """Iteration counts for the runner. An epoch-based schedule (Probe3D: ``epochs=10, warmup_epochs=1.5``) is
+    converted with the training set's actual size, so no config has to guess how many images a copy holds;
+    an explicit ``max_iters`` (e.g. a smoke config over an epoch-based ``_base_``) wins."""
+    out = dict(schedule)
+    epochs, warmup_epochs = out.pop('epochs', None), out.pop('warmup_epochs', 0)
+    if 'max_iters' not in out:
+        if epochs is None:
+            raise ValueError('schedule needs max_iters (and warmup_iters) or epochs (and warmup_epochs)')
+        per_epoch = -(-num_train // batch_size)
+        out['max_iters'] = max(1, round(epochs * per_epoch))
+        out.setdefault('warmup_iters', round(warmup_epochs * per_epoch))
+        out.setdefault('checkpoint_interval', per_epoch)
+    return out
+
+
 def build_runner(cfg: Config, model: ProbeModel, resume: bool = False, hooks: tuple = ()) -> Runner:
     """An mmengine Runner: iteration-based training, per-probe val/test metrics, checkpoints in work_dir."""
-    schedule = dict(cfg.schedule)
+    train_loader = _loader(cfg, 'train', True)
+    schedule = resolve_schedule(cfg.schedule, len(train_loader['dataset']), train_loader['batch_size'])
     metric = dict(tasks=model.tasks, specs=list(model.specs.values()))
     has_test = 'test' in cfg.data
     return Runner(
         model=model, work_dir=cfg.work_dir,
         # unique: mmengine keys its logger and visualizer instances by this name
         experiment_name=cfg.get('experiment_name') or f'{time.strftime("%Y%m%d_%H%M%S")}_{uuid.uuid4().hex[:8]}',
-        train_dataloader=_loader(cfg, 'train', True), val_dataloader=_loader(cfg, 'val', False),
+        train_dataloader=train_loader, val_dataloader=_loader(cfg, 'val', False),
         test_dataloader=_loader(cfg, 'test', False) if has_test else None,
         train_cfg=dict(type='IterBasedTrainLoop', max_iters=schedule['max_iters'],
                        val_interval=schedule.get('val_interval', schedule['max_iters']),

@@ -2,9 +2,7 @@
 # crop around the object resized to 512 x 512; 256 bins over 0.001-1 m (Probe3D's NAVI max_depth); loss,
 # optimiser and schedule as NYUv2. NAVI v1.0 layout: <root>/<object>/<scene>/{images,depth,annotations.json}.
 data_root = 'data/navi_v1'
-train_images = 10000  # PLACEHOLDER: set to len(NAVIDataset(data_root, 'trainval')) of your copy
-epochs, warmup_epochs, batch = 10, 1.5, 8
-iters_per_epoch = -(-train_images // batch)
+batch = 8
 tasks = dict(depth=dict(min_depth=1e-3, max_depth=1.0, aggregation='per_image'))
 data = dict(
     train=dict(type='navi', root=data_root, split='trainval', size=(512, 512)),
@@ -13,6 +11,6 @@ data = dict(
 train_batch_size = batch
 val_batch_size = 8
 optimizer = dict(weight_decay=1e-2)
-schedule = dict(max_iters=epochs * iters_per_epoch, warmup_iters=int(warmup_epochs * iters_per_epoch),
-                policy='cosine', checkpoint_interval=iters_per_epoch, log_interval=50)
+# epochs are turned into iterations with the training set's actual size (probes.train.runner.resolve_schedule)
+schedule = dict(epochs=10, warmup_epochs=1.5, policy='cosine', log_interval=50)
 seed = 0

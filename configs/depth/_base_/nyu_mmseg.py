@@ -2,9 +2,7 @@
 # with the Probe3D recipe: 480 x 480 centre crop, 256 bins over 0.001-10 m, 10 x SigLoss + 0.5 x gradient loss,
 # AdamW 5e-4 (weight decay 0.01), batch 8, 10 epochs, 1.5 warm-up epochs, cosine; metrics per image (Probe3D).
 data_root = 'data/nyu'
-train_images = 24231  # mmseg's NYU train split (BTS); set to len(NYUDepthMMSeg(data_root, 'train')) if yours differs
-epochs, warmup_epochs, batch = 10, 1.5, 8
-iters_per_epoch = -(-train_images // batch)
+batch = 8
 tasks = dict(depth=dict(min_depth=1e-3, max_depth=10.0, aggregation='per_image'))
 data = dict(
     train=dict(type='nyu_mmseg', root=data_root, split='train', center_crop=True),
@@ -13,6 +11,6 @@ data = dict(
 train_batch_size = batch
 val_batch_size = 8
 optimizer = dict(weight_decay=1e-2)
-schedule = dict(max_iters=epochs * iters_per_epoch, warmup_iters=int(warmup_epochs * iters_per_epoch),
-                policy='cosine', checkpoint_interval=iters_per_epoch, log_interval=50)
+# epochs are turned into iterations with the training set's actual size (probes.train.runner.resolve_schedule)
+schedule = dict(epochs=10, warmup_epochs=1.5, policy='cosine', log_interval=50)
 seed = 0

@@ -4,9 +4,7 @@
 # 10 epochs, 1.5 warm-up epochs, cosine decay; metrics per image then averaged (Probe3D), scale-aware and
 # scale-invariant (si_*). Probe3D's layout: the test pickle of data_processing/create_nyu_pkl.py, GeoNet .mat files.
 data_root = 'data/nyu_probe3d'
-train_images = 30000  # PLACEHOLDER: set to len(NYUProbe3D(data_root + '/geonet', 'trainval')) of your copy
-epochs, warmup_epochs, batch = 10, 1.5, 8
-iters_per_epoch = -(-train_images // batch)
+batch = 8
 tasks = dict(depth=dict(min_depth=1e-3, max_depth=10.0, aggregation='per_image'))
 data = dict(
     train=dict(type='nyu_probe3d', path=data_root + '/geonet', split='trainval', center_crop=True),
@@ -15,6 +13,6 @@ data = dict(
 train_batch_size = batch
 val_batch_size = 8
 optimizer = dict(weight_decay=1e-2)
-schedule = dict(max_iters=epochs * iters_per_epoch, warmup_iters=int(warmup_epochs * iters_per_epoch),
-                policy='cosine', checkpoint_interval=iters_per_epoch, log_interval=50)
+# epochs are turned into iterations with the training set's actual size (probes.train.runner.resolve_schedule)
+schedule = dict(epochs=10, warmup_epochs=1.5, policy='cosine', log_interval=50)
 seed = 0

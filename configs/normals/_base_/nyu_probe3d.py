@@ -4,9 +4,7 @@
 # (torch's default weight decay 0.01), batch 8, 10 epochs, 1.5 warm-up epochs, cosine decay; angular metrics per
 # image then averaged (Probe3D).
 data_root = 'data/nyu_probe3d'
-train_images = 30000  # PLACEHOLDER: set to len(NYUProbe3D(data_root + '/geonet', 'trainval')) of your copy
-epochs, warmup_epochs, batch = 10, 1.5, 8
-iters_per_epoch = -(-train_images // batch)
+batch = 8
 tasks = dict(normals=dict(uncertainty=True, aggregation='per_image'))
 data = dict(
     train=dict(type='nyu_probe3d', path=data_root + '/geonet', split='trainval', center_crop=True),
@@ -15,6 +13,6 @@ data = dict(
 train_batch_size = batch
 val_batch_size = 8
 optimizer = dict(weight_decay=1e-2)
-schedule = dict(max_iters=epochs * iters_per_epoch, warmup_iters=int(warmup_epochs * iters_per_epoch),
-                policy='cosine', checkpoint_interval=iters_per_epoch, log_interval=50)
+# epochs are turned into iterations with the training set's actual size (probes.train.runner.resolve_schedule)
+schedule = dict(epochs=10, warmup_epochs=1.5, policy='cosine', log_interval=50)
 seed = 0
