@@ -15,6 +15,7 @@ COMMANDS = {
     'train': 'probes.cli_train',
     'eval': 'probes.cli_eval',
     'predict': 'probes.cli_predict',
+    'report': 'probes.cli_report',
     'demo': 'probes.demo',
 }
 

@@ -66,43 +66,79 @@ def series(records: list[dict]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {k: (np.asarray(s, float), np.asarray(v, float)) for k, (s, v) in out.items()}
 
 
+def default_panels(data: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[tuple[str, list[str]]]:
+    """Panels for a probe run's log: total loss, the per-probe losses overlaid, lr, then each metric with at
+    least two logged points (validation during training), the probes overlaid (``seg/<probe>/mIoU`` -> 'mIoU').
+    Metrics logged once (at the end) are left to the results table."""
+    panels = [(k, [k]) for k in ('loss',) if k in data]
+    per_probe = sorted(k for k in data if k.startswith('loss_'))
+    if per_probe:
+        panels.append(('loss per probe', per_probe))
+    panels += [(k, [k]) for k in ('lr',) if k in data]
+    groups: dict[str, list[str]] = {}
+    for key in sorted(data):
+        if key not in ('loss', 'lr', 'base_lr') and not key.startswith('loss_') and len(data[key][0]) > 1:
+            groups.setdefault(key.rsplit('/', 1)[-1], []).append(key)
+    return panels + list(groups.items())
+
+
 @styled
 def draw_curves(records: list[dict], keys=None, panel: float = 2.2) -> Figure:
-    """One small panel per key (loss on a log axis, lr, each metric), sharing the step axis.
+    """Small panels sharing the step axis: loss (log axis), per-probe losses, lr and metrics.
 
     Args:
         records: From :func:`load_scalars`.
-        keys: Keys to plot (default: 'loss' first, then 'lr', then the other numeric keys, sorted).
+        keys: Keys to plot, one panel each (default: :func:`default_panels`).
         panel: Panel width in inches.
     """
     data = series(records)
     if keys is None:
-        rest = sorted(k for k in data if k not in ('loss', 'lr') and not k.startswith('loss_'))
-        keys = [k for k in ('loss', 'lr') if k in data] + rest
-    missing = [k for k in keys if k not in data]
-    if missing or not keys:
-        raise ValueError(f'training log: key(s) {missing or keys} not found; numeric keys are {sorted(data)}')
-    cols = min(len(keys), 4)
-    rows = -(-len(keys) // cols)
+        panels = default_panels(data)
+    else:
+        missing = [k for k in keys if k not in data]
+        if missing or not keys:
+            raise ValueError(f'training log: key(s) {missing or keys} not found; numeric keys are {sorted(data)}')
+        panels = [(k, [k]) for k in keys]
+    if not panels:
+        raise ValueError(f'training log: nothing to plot; numeric keys are {sorted(data)}')
+    cols = min(len(panels), 4)
+    rows = -(-len(panels) // cols)
     fig = new_figure(panel * cols, 1.7 * rows)
     axes = fig.subplots(rows, cols, squeeze=False)
-    for ax, key in zip(axes.flat, keys):
-        steps, values = data[key]
-        ax.plot(steps, values, color='#1f77b4', marker='o' if len(steps) < 20 else None, markersize=3)
-        if key.startswith('loss') and (values > 0).all():
-            ax.set_yscale('log')
-            ax.yaxis.set_major_formatter(FormatStrFormatter('%g'))
-            ax.yaxis.set_minor_formatter(FormatStrFormatter('%g'))
-        ax.set_title(key)
-        ax.set_xlabel('step')
-        ax.grid(alpha=0.25, linewidth=0.5)
-    for ax in list(axes.flat)[len(keys):]:
+    for ax, (title, panel_keys) in zip(axes.flat, panels):
+        _plot_panel(ax, data, title, panel_keys)
+    for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     return fig
 
 
-def load_results(paths) -> list[dict]:
-    """Parsed ``metrics.json`` files (a directory means ``<dir>/metrics.json``), each with ``'metrics'``."""
+def _plot_panel(ax, data: dict, title: str, keys: list[str]) -> None:
+    for i, key in enumerate(keys):
+        steps, values = data[key]
+        label = key.removeprefix('loss_').rsplit('/', 1)[0] if len(keys) > 1 else None
+        ax.plot(steps, values, color=f'C{i % 10}' if len(keys) > 1 else '#1f77b4', linewidth=1.0, label=label,
+                marker='o' if len(steps) < 20 else None, markersize=3)
+    values = np.concatenate([data[k][1] for k in keys])
+    if title.startswith('loss') and (values > 0).all():
+        ax.set_yscale('log')
+        ax.yaxis.set_major_formatter(FormatStrFormatter('%g'))
+        ax.yaxis.set_minor_formatter(FormatStrFormatter('%g'))
+    if 1 < len(keys) <= 12:
+        ax.legend(fontsize=5, frameon=False, loc='best')
+    ax.set_title(title)
+    ax.set_xlabel('step')
+    ax.grid(alpha=0.25, linewidth=0.5)
+
+
+def load_results(paths, split: str = 'val') -> list[dict]:
+    """Parsed ``metrics.json`` files (a directory means ``<dir>/metrics.json``), each with ``'metrics'``.
+
+    Each result also gets ``'run'`` (its directory's name) and ``'values'``: the numbers ``draw_bars`` compares.
+    A run of ``sprobe train`` nests its metrics by split (``metrics[split]['<probe>/<metric>']``) and names the best
+    probe of each family (``best['seg/linear'][split]``); ``values`` then holds ``'<probe>/<metric>'`` and
+    ``'<family>/<metric>'`` (e.g. ``'seg/linear/mIoU'``: the best linear probe) of ``split``. A flat
+    ``{"metrics": {name: number}}`` is taken as it is.
+    """
     results = []
     for path in map(Path, paths):
         path = path / 'metrics.json' if path.is_dir() else path
@@ -112,8 +148,22 @@ def load_results(paths) -> list[dict]:
             raise ValueError(f'{path}: cannot read results JSON ({err})') from None
         if not isinstance(result, dict) or not isinstance(result.get('metrics'), dict):
             raise ValueError(f'{path}: expected {{"encoder": ..., "metrics": {{...}}}} as written by a run')
+        result.setdefault('run', path.parent.name)
+        result['values'] = _values(result, split, path)
         results.append(result)
     return results
+
+
+def _values(result: dict, split: str, path: Path) -> dict[str, float]:
+    metrics = result['metrics']
+    if all(isinstance(v, (int, float)) for v in metrics.values()):
+        return dict(metrics)
+    if split not in metrics:
+        raise ValueError(f'{path}: no {split!r} metrics (has {sorted(metrics)})')
+    values = dict(metrics[split])
+    for family, entry in result.get('best', {}).items():
+        values.update({f'{family}/{name}': v for name, v in entry.get(split, {}).items()})
+    return values
 
 
 def lookup(result: dict, dotted: str):
@@ -132,23 +182,23 @@ def draw_bars(results: list[dict], metrics, label: str = 'encoder', panel: float
 
     Args:
         results: From :func:`load_results`.
-        metrics: Metric names in each result's ``'metrics'``.
-        label: Key naming each run ('encoder', 'config.layers', 'config.image_size', ...).
+        metrics: Names in each result's ``'values'`` (see :func:`load_results`).
+        label: Key naming each run ('encoder', 'run' (its directory), 'config.layers', ...).
         panel: Width per metric group in inches.
     """
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     for m in metrics:
         for r in results:
-            if m not in r['metrics']:
+            if m not in r['values']:
                 raise ValueError(f'results: metric {m!r} missing for {lookup(r, label)} '
-                                 f'(has {sorted(r["metrics"])})')
+                                 f'(has {sorted(r["values"])[:12]})')
     names = [str(lookup(r, label)) for r in results]
     width = 0.8 / len(results)
     fig = new_figure(max(2.6, panel * len(metrics) + 1.2), 2.2)
     ax = fig.subplots()
     colours = [f'C{i % 10}' for i in range(len(results))]
     for i, (name, result) in enumerate(zip(names, results)):
-        values = [result['metrics'][m] for m in metrics]
+        values = [result['values'][m] for m in metrics]
         bars = ax.bar(np.arange(len(metrics)) + (i - (len(results) - 1) / 2) * width, values, width * 0.92,
                       color=colours[i], label=name)
         ax.bar_label(bars, fmt='%.3g', fontsize=6, padding=1)

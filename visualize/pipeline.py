@@ -134,13 +134,14 @@ def make_prediction_figures(out_dir: str | os.PathLike, images, preds: dict, tru
 
 
 def make_run_figures(work_dir: str | os.PathLike, metrics=None, compare=(), label: str = 'encoder',
-                     pdf: bool = False) -> list[Path]:
-    """Training curves from ``<work_dir>/*/vis_data/scalars.json`` and, given ``compare`` (other runs' work
-    dirs or metrics.json files), a bar chart of ``metrics`` over this run and those."""
+                     pdf: bool = False, split: str = 'val') -> list[Path]:
+    """Training curves from ``<work_dir>/*/vis_data/scalars.json`` and, given ``metrics`` or ``compare`` (other
+    runs' work dirs or metrics.json files), a bar chart of ``metrics`` (names as in :func:`load_results`,
+    default: all of a flat results file) on ``split`` over this run and those."""
     figures, written = Path(work_dir) / 'figures', []
     written += save_figure(draw_curves(load_scalars(work_dir)), figures / 'training_curves', pdf)
-    if compare:
-        results = load_results([work_dir, *compare])
-        metrics = metrics or sorted(results[0]['metrics'])
+    if compare or metrics:
+        results = load_results([work_dir, *compare], split)
+        metrics = metrics or sorted(results[0]['values'])
         written += save_figure(draw_bars(results, metrics, label=label), figures / 'comparison', pdf)
     return written
