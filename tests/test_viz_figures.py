@@ -192,7 +192,8 @@ def test_boxes_and_referring(batch, tmp_path):
 def test_training_curves_from_mmengine_and_list_logs(tmp_path):
     vis = tmp_path / 'run' / '20260101_000000' / 'vis_data'
     vis.mkdir(parents=True)
-    lines = [{'lr': 0.01, 'loss': 2.0 / it, 'iter': it, 'step': it, 'epoch': 1} for it in (10, 20, 30)]
+    lines = [{'lr': 0.01, 'loss': 2.0 / it, 'loss_seg/a': 1.0 / it, 'loss_seg/b': 1.0 / it, 'iter': it, 'step': it,
+              'epoch': 1} for it in (10, 20, 30)]
     lines.insert(2, {'seg/a/mIoU': 12.5, 'seg/b/mIoU': 10.0, 'step': 20})
     lines.append({'seg/a/mIoU': 15.0, 'seg/b/mIoU': 11.0, 'seg/a/aAcc': 70.0, 'step': 30})
     (vis / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in lines) + '\n')
@@ -202,9 +203,10 @@ def test_training_curves_from_mmengine_and_list_logs(tmp_path):
     assert len(load_scalars(tmp_path / 'log.json')) == 2
     fig = draw_curves(records)
     # aAcc has one point (left to the results table); the mIoU of both probes share a panel
-    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ['loss', 'lr', 'mIoU']
-    np.testing.assert_array_equal(fig.axes[2].lines[0].get_xdata(), [20, 30])
-    assert [t.get_text() for t in fig.axes[2].get_legend().get_texts()] == ['seg/a', 'seg/b']
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ['loss', 'loss per probe', 'lr', 'mIoU']
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ['seg/a', 'seg/b']
+    np.testing.assert_array_equal(fig.axes[3].lines[0].get_xdata(), [20, 30])
+    assert [t.get_text() for t in fig.axes[3].get_legend().get_texts()] == ['seg/a', 'seg/b']
     _png(save_figure(fig, tmp_path / 'curves')[0])
     (tmp_path / 'bad.json').write_text('{"a": 1}\nnot json\n')
     with pytest.raises(ValueError, match='bad.json:2: not JSON'):

@@ -115,7 +115,8 @@ def draw_curves(records: list[dict], keys=None, panel: float = 2.2) -> Figure:
 def _plot_panel(ax, data: dict, title: str, keys: list[str]) -> None:
     for i, key in enumerate(keys):
         steps, values = data[key]
-        label = key.removeprefix('loss_').rsplit('/', 1)[0] if len(keys) > 1 else None
+        # 'loss_<probe>' -> '<probe>'; '<probe>/<metric>' -> '<probe>'
+        label = (key[5:] if key.startswith('loss_') else key.rsplit('/', 1)[0]) if len(keys) > 1 else None
         ax.plot(steps, values, color=f'C{i % 10}' if len(keys) > 1 else '#1f77b4', linewidth=1.0, label=label,
                 marker='o' if len(steps) < 20 else None, markersize=3)
     values = np.concatenate([data[k][1] for k in keys])
