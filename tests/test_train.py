@@ -129,3 +129,35 @@ def test_probe_metric_logs_table_metrics_and_keeps_everything():
     logged = metric.evaluate(1)
     assert set(logged) == {f'{spec.name}/{m}' for m in ('mIoU', 'mAcc', 'aAcc')}
     assert metric.last_metrics[f'{spec.name}/IoU.1'] == 100.0 and logged[f'{spec.name}/mIoU'] == 100.0
+
+
+def test_flip_inference_averages_the_mirrored_view_back_in_the_original_frame():
+    x = torch.rand(2, 3, 16, 24)
+    identity = lambda images: {'p': images}  # noqa: E731  (an equivariant "probe": the image itself)
+    out = infer_head_outputs(identity, x, flip=True, scales=(1.0,))
+    assert torch.allclose(out['p'], x, atol=1e-6)
+    # a probe that ignores the mirror (outputs depend on absolute column) is averaged with its mirrored output
+    column = lambda images: {'p': torch.arange(images.shape[-1]).float().expand(1, 1, *images.shape[-2:])}  # noqa
+    averaged = infer_head_outputs(column, x, flip=True)['p'][0, 0, 0]
+    assert torch.allclose(averaged, torch.full((24,), 11.5))
+
+
+def test_normals_unflip_negates_x():
+    task = build_task('normals', uncertainty=True)
+    field = torch.randn(1, 4, 5, 7)
+    mirrored = field.flip(-1) * torch.tensor([-1.0, 1, 1, 1])[:, None, None]  # what a mirrored image shows
+    assert torch.allclose(task.unflip(mirrored), field)
+
+
+def test_probe_model_flip_uses_each_tasks_unflip():
+    cfg = as_config('configs/joint/scenes_seg_depth_normals_test64_smoke.py')
+    cfg.inference = dict(flip=True)
+    model = build_model(cfg, build_encoder('test')).eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        plain, mirrored, both = model.head_outputs(x), model.head_outputs(x.flip(-1)), model.infer(x)
+    for name, out in both.items():
+        task = model.tasks[model.specs[name].task]
+        back = task.unflip(mirrored[name]) if hasattr(task, 'unflip') else mirrored[name].flip(-1)
+        expected = torch.nn.functional.interpolate((plain[name] + back) / 2, size=(64, 64), mode='bilinear')
+        assert torch.allclose(out, expected, atol=1e-5), name

@@ -75,6 +75,14 @@ class NormalsTask:
     def _upsample(head_out: Tensor, size: tuple[int, int]) -> Tensor:
         return F.interpolate(head_out.float(), size=tuple(size), mode='bicubic', align_corners=False)
 
+    @staticmethod
+    def unflip(head_out: Tensor) -> Tensor:
+        """The output for a left-right mirrored image in the original frame: mirror back and negate x
+        (camera frame, x right); the concentration channel is a scalar and stays."""
+        sign = torch.ones(head_out.shape[1], dtype=head_out.dtype, device=head_out.device)
+        sign[0] = -1
+        return head_out.flip(-1) * sign[:, None, None]
+
     def predict(self, head_out: Tensor, size: tuple[int, int]) -> Tensor:
         """Unit normals ``[N, 3, H, W]`` at ``size``."""
         return F.normalize(self._upsample(head_out, size)[:, :3], dim=1)

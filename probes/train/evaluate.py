@@ -13,7 +13,6 @@ from dense.datasets import build_dataset
 from dense.datasets.common import collate
 from dense.extract import load_image
 from dense.io import atomic_path
-from probes.train.inference import infer_head_outputs
 from probes.train.metric import ProbeMetric
 from probes.train.model import ProbeModel
 from probes.train.runner import as_config, build_encoder_from_config, build_model, load_probe_state
@@ -80,7 +79,7 @@ def run_predict(cfg, weights: str | Path, images: list[str], out_dir: str | Path
     written = []
     for image_path in tqdm(images, desc='predict', unit='image', dynamic_ncols=True):
         x01 = load_image(image_path)[None].to(device)
-        out = infer_head_outputs(model.head_outputs, x01, **model.inference)[name]
+        out = model.infer(x01)[name]
         pred = model.tasks[model.specs[name].task].predict(out, tuple(x01.shape[-2:]))[0]
         written.append(save_prediction(pred, out_dir / Path(image_path).stem))
     return written

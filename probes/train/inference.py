@@ -38,30 +38,45 @@ def slide(head_fn: HeadFn, x01: torch.Tensor, crop_size: tuple[int, int], stride
     return {name: s / count for name, s in sums.items()}
 
 
+def flip_back(out: torch.Tensor) -> torch.Tensor:
+    """A head output of the mirrored image, mirrored back (the default for tasks without ``unflip``)."""
+    return out.flip(-1)
+
+
 def infer_head_outputs(head_fn: HeadFn, x01: torch.Tensor, mode: str = 'whole', scales=(1.0,),
-                       crop_size: tuple[int, int] | None = None, stride: tuple[int, int] | None = None):
+                       crop_size: tuple[int, int] | None = None, stride: tuple[int, int] | None = None,
+                       flip: bool = False, unflip: Callable[[str, torch.Tensor], torch.Tensor] | None = None):
     """Probe outputs for a batch of images in [0, 1].
 
-    With one scale and ``mode='whole'`` the raw head outputs are returned (the task resizes them); otherwise
-    each scale's outputs are resized to the input size and averaged.
+    With one scale, no flip and ``mode='whole'`` the raw head outputs are returned (the task resizes them);
+    otherwise each view's outputs are resized to the input size and averaged (mmseg's / DINOv2's
+    ``MultiScaleFlipAug``).
 
     Args:
         head_fn: Images -> dict of probe outputs (``ProbeModel.head_outputs``).
         x01: Images ``[N, 3, H, W]``.
         mode: ``'whole'`` (one forward per image) or ``'slide'`` (windows of ``crop_size`` every ``stride``).
         scales: Image rescaling factors (DINOv2 "+ms": 0.5 ... 1.75 style lists).
+        flip: Also run every scale mirrored left-right.
+        unflip: ``(probe name, output of the mirrored image) -> output in the original frame``; default
+            :func:`flip_back` (normals also negate x: ``NormalsTask.unflip``).
     """
     if mode not in ('whole', 'slide'):
         raise ValueError(f"inference mode must be 'whole' or 'slide', got {mode!r}")
     if mode == 'slide' and (crop_size is None or stride is None):
         raise ValueError('slide inference needs crop_size and stride')
     size = tuple(x01.shape[-2:])
-    if mode == 'whole' and tuple(scales) == (1.0,):
+    if mode == 'whole' and tuple(scales) == (1.0,) and not flip:
         return head_fn(x01)
+    unflip = unflip or (lambda name, out: flip_back(out))
+    views = [(scale, mirrored) for scale in scales for mirrored in ((False, True) if flip else (False,))]
     total = {}
-    for scale in scales:
+    for scale, mirrored in views:
         scaled = _resize(x01, (round(size[0] * scale), round(size[1] * scale)))
+        scaled = scaled.flip(-1) if mirrored else scaled
         outs = head_fn(scaled) if mode == 'whole' else slide(head_fn, scaled, crop_size, stride)
         for name, out in outs.items():
-            total[name] = total.get(name, 0) + _resize(out.float(), size) / len(scales)
+            out = _resize(out.float(), size)
+            out = unflip(name, out) if mirrored else out
+            total[name] = total.get(name, 0) + out / len(views)
     return total

@@ -82,6 +82,15 @@ class ProbeModel(BaseModel):
         return {name: head([feats[i] for i in self.specs[name].layers], pooled if self.specs[name].pooled else None)
                 for name, head in self.probes.items()}
 
+    def unflip(self, name: str, out: torch.Tensor) -> torch.Tensor:
+        """Probe ``name``'s output for a mirrored image, in the original frame (the task's ``unflip`` if any)."""
+        task = self.tasks[self.specs[name].task]
+        return task.unflip(out) if hasattr(task, 'unflip') else out.flip(-1)
+
+    def infer(self, x01: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every probe's output with the inference settings (whole / slide, scales, flip)."""
+        return infer_head_outputs(self.head_outputs, x01, unflip=self.unflip, **self.inference)
+
     def forward(self, batch: dict, mode: str = 'loss'):
         """``'loss'``: dict of per-probe losses; ``'predict'``: ``[dict(preds={name: tensor}, batch=batch)]``."""
         if mode == 'loss':
@@ -89,7 +98,7 @@ class ProbeModel(BaseModel):
             return {f'loss_{name}': self.tasks[self.specs[name].task].loss(out, batch)
                     for name, out in outputs.items()}
         if mode == 'predict':
-            outputs = infer_head_outputs(self.head_outputs, batch['image'], **self.inference)
+            outputs = self.infer(batch['image'])
             size = label_size(batch)
             preds = {name: self.tasks[self.specs[name].task].predict(out, size).cpu()
                      for name, out in outputs.items()}
