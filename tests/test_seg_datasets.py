@@ -106,3 +106,13 @@ def test_bad_label_stops_training_before_any_result_is_written(tmp_path):
         run_training(_config('coco_stuff', tmp_path / 'data', tmp_path / 'run', 171))
     assert not (tmp_path / 'run' / 'metrics.json').exists()
     assert not list((tmp_path / 'run').glob('*.pth'))
+
+
+@pytest.mark.parametrize('kind', ['ade20k', 'voc'])
+def test_relative_data_root_as_in_the_configs(kind, tmp_path, monkeypatch):
+    write_fixture(kind, tmp_path / 'data' / kind)
+    monkeypatch.chdir(tmp_path)
+    relative = SegFolderDataset(kind, f'data/{kind}', split='train')
+    absolute = SegFolderDataset(kind, str(tmp_path / 'data' / kind), split='train')
+    assert len(relative) == len(absolute) > 0
+    assert torch.equal(relative[0]['seg'], absolute[0]['seg'])

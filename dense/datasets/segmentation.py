@@ -43,6 +43,7 @@ def _mmseg_file_list(kind: str, root: Path, split: str, ann_key: str = 'ann', an
     import_mmseg()
     from mmseg.registry import DATASETS as MMSEG_DATASETS
 
+    root = root.resolve()  # mmseg joins data_root with the prefixes: relative ones would be doubled
     layout = dict(LAYOUTS[kind], **({'ann': SBD['ann'], 'ann_file': SBD['ann_file']} if ann_key == 'sbd' else {}))
     name = layout.get('splits', {}).get(split, split)
     img_dir, ann_dir = root / layout['img'].format(split=name), root / layout['ann'].format(split=name)
