@@ -45,3 +45,10 @@ def test_epoch_schedule_uses_the_training_set_size():
     assert smoke == dict(max_iters=2, warmup_iters=1)
     with pytest.raises(ValueError, match='max_iters'):
         resolve_schedule(dict(policy='cosine'), 10, 2)
+
+
+@pytest.mark.parametrize('path', sorted(p for d in ('seg', 'depth', 'normals', 'joint') for p in glob.glob(f'configs/{d}/*.py')))
+def test_work_dir_is_named_after_the_config(path):
+    cfg = Config.fromfile(path)
+    task_dir, stem = path.split('/')[1], path.split('/')[-1][:-3]
+    assert cfg.work_dir == f'work_dirs/{task_dir}/{stem}'
