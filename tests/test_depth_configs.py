@@ -52,3 +52,9 @@ def test_work_dir_is_named_after_the_config(path):
     cfg = Config.fromfile(path)
     task_dir, stem = path.split('/')[1], path.split('/')[-1][:-3]
     assert cfg.work_dir == f'work_dirs/{task_dir}/{stem}'
+
+
+def test_probe3d_configs_resize_position_embeddings_like_probe3d():
+    for path in CONFIGS:
+        if 'probe3d' in path:
+            assert Config.fromfile(path).encoder['pos_resize'] == 'bicubic_antialias', path

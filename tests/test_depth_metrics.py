@@ -121,3 +121,14 @@ def test_wrong_size_or_dtype_raises():
         depth_metrics(torch.ones(1, 4, 4), torch.ones(1, 4, 4, dtype=torch.int64))
     with pytest.raises(ValueError, match="'per_image' or 'pooled'"):
         depth_metrics(torch.ones(1, 4, 4), torch.ones(1, 4, 4), how='mean')
+
+
+def test_rmse_and_abs_rel_use_the_raw_prediction_only_logs_and_ratios_are_clamped():
+    """A scale-and-shift fit can go negative; Probe3D scores RMSE / AbsRel on the raw values."""
+    from probes.metrics.depth import depth_error_sums
+    pred, target = torch.tensor([[[-1.0, 2.0]]]), torch.tensor([[[1.0, 2.0]]])
+    sums, count = depth_error_sums(pred, target)
+    assert count.item() == 2
+    assert sums['sq_err'].item() == pytest.approx(4.0)      # (-1 - 1)^2, not (1e-9 - 1)^2
+    assert sums['abs_rel'].item() == pytest.approx(2.0)     # |-1 - 1| / 1
+    assert sums['d1'].item() == pytest.approx(1.0)          # the negative pixel fails every threshold

@@ -72,3 +72,27 @@ def test_bad_batches_raise():
     ev = task.new_evaluator()
     with pytest.raises(ValueError, match='same size'):
         ev.process(torch.ones(1, 4, 4), {'depth': torch.ones(1, 8, 8)})
+
+
+def test_linear_depth_head_upsamples_logits_like_probe3d_upsamples_features():
+    """Probe3D's Linear interpolates features x4 then applies its 1x1 conv; ours upsamples the logits x4:
+    the same function, since bilinear interpolation and a 1x1 convolution commute."""
+    from probes.tasks.depth import DepthTask
+    task = DepthTask()
+    head = task.build_head('linear', [8], pooled_dim=0).eval()
+    feats = torch.randn(2, 8, 5, 6)
+    out = head([feats])
+    assert out.shape == (2, 256, 20, 24)
+    features_first = torch.nn.functional.interpolate(feats, scale_factor=4, mode='bilinear', align_corners=False)
+    assert torch.allclose(out, head.head([features_first]), atol=1e-5)
+    assert task.build_head('dpt', [8] * 4, pooled_dim=0, hidden_dim=8, reassemble_dims=(4, 4, 8, 8)).__class__ \
+        .__name__ != 'UpsampledLogits'
+
+
+def test_depth_evaluation_leaves_out_ground_truth_beyond_the_loss_cut_off():
+    from probes.tasks.depth import DepthTask
+    task = DepthTask(max_depth=10.0, loss_max_depth=10.0)
+    target = torch.tensor([[[2.0, 12.0]]])
+    evaluator = task.new_evaluator()
+    evaluator.process(torch.tensor([[[2.0, 5.0]]]), {'depth': target})
+    assert evaluator.compute()['rmse'] == pytest.approx(0.0)  # the 12 m pixel is not scored

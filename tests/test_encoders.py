@@ -20,8 +20,10 @@ def test_every_variant_builds_on_meta(name):
     assert enc.vit.blocks[0].attn.num_heads == v.heads
     # SigLIP checkpoints use tanh-GELU everywhere (timm's defs default to exact GELU for some variants)
     assert all(isinstance(m.mlp.act, GELUTanh) for m in [*enc.vit.blocks, enc.vit.attn_pool])
-    n = enc.depth
-    assert enc.default_layers[-3:] == (n // 2 - 1, 3 * n // 4 - 1, n - 1)
+    # Probe3D's arithmetic, checked by hand: B 2,5,8,11; L 5,11,17,23; So400m 5,12,17,26; g-opt 9,19,29,39
+    expected = {12: (2, 5, 8, 11), 24: (5, 11, 17, 23), 27: (5, 12, 17, 26), 40: (9, 19, 29, 39), 8: (1, 3, 5, 7),
+                4: (0, 1, 2, 3)}
+    assert enc.default_layers == expected[enc.depth]
     assert not enc.training and not any(p.requires_grad for p in enc.parameters())
     assert enc.weights_sha256 == 'random-init-seed0'
 

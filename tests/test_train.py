@@ -159,5 +159,27 @@ def test_probe_model_flip_uses_each_tasks_unflip():
     for name, out in both.items():
         task = model.tasks[model.specs[name].task]
         back = task.unflip(mirrored[name]) if hasattr(task, 'unflip') else mirrored[name].flip(-1)
-        expected = torch.nn.functional.interpolate((plain[name] + back) / 2, size=(64, 64), mode='bilinear')
+        up = [torch.nn.functional.interpolate(v, size=(64, 64), mode='bilinear') for v in (plain[name], back)]
+        if task.name == 'seg':  # views merged as probabilities (mmseg), returned as log-probabilities
+            expected = ((up[0].softmax(1) + up[1].softmax(1)) / 2).log()
+        else:
+            expected = (up[0] + up[1]) / 2
         assert torch.allclose(out, expected, atol=1e-5), name
+
+
+def test_segmentation_views_merge_as_probabilities_not_logits():
+    # 2 classes, 3 views with logit gaps +10, -2, -2: mean logits pick class 0, mean probabilities class 1
+    views = [torch.tensor([g, 0.0]).view(1, 2, 1, 1) for g in (10.0, -2.0, -2.0)]
+    merged = build_task('seg', num_classes=2).merge_views(views)
+    assert torch.stack(views).mean(0).argmax(1).item() == 0 and merged.argmax(1).item() == 1
+    assert torch.allclose(merged.exp().sum(1), torch.ones(1, 1, 1))
+
+
+def test_cross_entropy_divides_by_every_pixel_like_mmseg_unless_asked():
+    logits = torch.randn(1, 3, 4, 4)
+    labels = torch.randint(0, 3, (1, 4, 4))
+    labels[0, :2] = 255  # half the pixels unlabelled
+    batch = {'seg': labels}
+    per_labelled = torch.nn.functional.cross_entropy(logits, labels, ignore_index=255)
+    assert torch.allclose(build_task('seg', num_classes=3).loss(logits, batch), per_labelled / 2)
+    assert torch.allclose(build_task('seg', num_classes=3, avg_non_ignore=True).loss(logits, batch), per_labelled)

@@ -121,7 +121,9 @@ class SiglipEncoder(nn.Module):
         self.naflex = variant.naflex
         self.weights_sha256 = ''
         n = variant.depth
-        self.default_layers = tuple(sorted({max(n // 4 - 1, 0), n // 2 - 1, 3 * n // 4 - 1, n - 1}))
+        # Probe3D's exact arithmetic (evals/models/*.py): n//4*3-1, which differs from 3n//4-1 when 4 does not
+        # divide n (So400m, 27 blocks: 5, 12, 17, 26)
+        self.default_layers = tuple(sorted({max(n // 4 - 1, 0), n // 2 - 1, n // 4 * 3 - 1, n - 1}))
         self.freeze()
 
     @property

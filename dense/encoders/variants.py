@@ -105,7 +105,7 @@ _ALL = [
     _naflex('b'),
     _naflex('so400m'),
     # Random-init models of the same architecture: 'tiny' for the demo, 'test' / 'test-naflex' for unit tests.
-    Variant(key='tiny', width=192, depth=6, heads=3, mlp=768, patch=16, image_size=224),
+    Variant(key='tiny', width=192, depth=8, heads=3, mlp=768, patch=16, image_size=224),
     Variant(key='test', width=32, depth=4, heads=2, mlp=64, patch=16, image_size=64),
     Variant(key='test-naflex', width=32, depth=4, heads=2, mlp=64, patch=16, image_size=256, naflex=True,
             pos_resize='bilinear_antialias'),

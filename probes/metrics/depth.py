@@ -105,11 +105,13 @@ def depth_error_sums(pred: Tensor, target: Tensor, mask: Tensor | None = None,
     pred, target = pred.double(), torch.where(valid, target, torch.ones_like(target)).double()
     if scale_invariant:
         pred = fit_scale_shift(pred, target, valid)
+    # only the log and ratio terms need a positive depth; a scale-and-shift fit can go negative, and Probe3D
+    # scores RMSE / AbsRel on the raw fitted values
     d = pred.clamp_min(1e-9)
     ratio = torch.maximum(d / target, target / d)
     terms = {
-        'sq_err': (d - target).pow(2), 'abs_rel': (d - target).abs() / target,
-        'sq_rel': (d - target).pow(2) / target, 'log10': (d.log10() - target.log10()).abs(),
+        'sq_err': (pred - target).pow(2), 'abs_rel': (pred - target).abs() / target,
+        'sq_rel': (pred - target).pow(2) / target, 'log10': (d.log10() - target.log10()).abs(),
         'sq_log': (d.log() - target.log()).pow(2),
         'd1': (ratio < 1.25).double(), 'd2': (ratio < 1.25 ** 2).double(), 'd3': (ratio < 1.25 ** 3).double(),
     }

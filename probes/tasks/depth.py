@@ -4,7 +4,8 @@ Head output -> depth follows DINOv2's ``DepthBaseDecodeHead.depth_pred`` with ``
 ``bins_strategy='UD'``, ``norm_strategy='linear'`` (AdaBins), which Probe3D's ``DepthBinPrediction`` repeats:
 ``p = relu(logits) + 0.1``, normalised over the bins, ``depth = sum_k p_k * b_k`` with
 ``b = linspace(min_depth, max_depth, n_bins)`` (256 bins over 0.001-10 m for NYUv2). The depth map at the head's
-resolution is then bilinearly upsampled to the label size (both references resize the depth, not the logits).
+resolution is then bilinearly upsampled to the label size. Linear heads give logits at 4x the patch grid
+(:class:`UpsampledLogits`), as the references upsample a linear head's features x4 before the normalisation.
 """
 from __future__ import annotations
 
@@ -17,6 +18,21 @@ from probes.losses.depth import probe3d_depth_loss
 from probes.metrics.depth import METRICS, aggregate_depth, depth_error_sums, depth_valid_mask
 
 BIN_EPS = 0.1  # DINOv2 / Probe3D "linear" normalisation: relu(logit) + 0.1
+LINEAR_UPSAMPLE = 4  # Probe3D's Linear and DINOv2's BNHead(upsample=4) upsample features x4 before the 1x1 conv
+
+
+class UpsampledLogits(nn.Module):
+    """A head whose bin logits are bilinearly upsampled ``factor`` times, before the (nonlinear) bin
+    normalisation. For a linear head this equals upsampling its input features first, as Probe3D's ``Linear``
+    and DINOv2's ``BNHead`` do: bilinear interpolation and a 1x1 convolution commute."""
+
+    def __init__(self, head: nn.Module, factor: int):
+        super().__init__()
+        self.head, self.factor = head, factor
+
+    def forward(self, feats: list[Tensor], pooled: Tensor | None = None) -> Tensor:
+        return F.interpolate(self.head(feats, pooled), scale_factor=self.factor, mode='bilinear',
+                             align_corners=False)
 
 
 def bins_to_depth(logits: Tensor, min_depth: float, max_depth: float) -> Tensor:
@@ -93,8 +109,9 @@ class DepthTask:
         self.aggregation, self.eigen_crop = aggregation, eigen_crop
 
     def build_head(self, kind: str, in_dims: list[int], pooled_dim: int, **opts) -> nn.Module:
-        """A head from ``probes.heads.HEADS`` with one output per depth bin."""
-        return build_head(kind, in_dims, self.n_bins, pooled_dim=pooled_dim, **opts)
+        """A head from ``probes.heads.HEADS`` with one output per depth bin; linear heads upsample x4."""
+        head = build_head(kind, in_dims, self.n_bins, pooled_dim=pooled_dim, **opts)
+        return UpsampledLogits(head, LINEAR_UPSAMPLE) if kind in ('linear', 'bn_linear') else head
 
     def predict(self, head_out: Tensor, size: tuple[int, int]) -> Tensor:
         """Depth in metres ``[N, H, W]`` at ``size``."""
@@ -108,5 +125,6 @@ class DepthTask:
         return probe3d_depth_loss(pred, target, self.sig_weight, self.grad_weight, self.lam, self.loss_max_depth)
 
     def new_evaluator(self) -> DepthEvaluator:
-        """A fresh evaluator with this task's aggregation and crop."""
-        return DepthEvaluator(self.aggregation, self.eigen_crop)
+        """A fresh evaluator with this task's aggregation and crop; ground truth beyond ``loss_max_depth`` is
+        left out (Probe3D's ``DepthLoss`` zeroes it in place before its metrics run)."""
+        return DepthEvaluator(self.aggregation, self.eigen_crop, self.loss_max_depth)

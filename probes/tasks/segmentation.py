@@ -24,6 +24,8 @@ class SegmentationTask:
         ignore_index: Label value excluded from the loss and metrics (255 for every data set here).
         class_names: Optional names for the per-class metrics.
         loss_weight: Factor on the cross-entropy (for joint training with other tasks).
+        avg_non_ignore: Average the loss over labelled pixels only. False (mmseg's ``CrossEntropyLoss``
+            default, which DINOv2's configs use) divides the summed loss by every pixel of the batch.
     """
 
     name = 'seg'
@@ -31,13 +33,14 @@ class SegmentationTask:
     table_metrics = ('mIoU', 'mAcc', 'aAcc')
 
     def __init__(self, num_classes: int, ignore_index: int = 255, class_names: list[str] | None = None,
-                 loss_weight: float = 1.0):
+                 loss_weight: float = 1.0, avg_non_ignore: bool = False):
         if num_classes < 1:
             raise ValueError(f'SegmentationTask: num_classes must be >= 1, got {num_classes}')
         self.num_classes = int(num_classes)
         self.ignore_index = int(ignore_index)
         self.class_names = list(class_names) if class_names else None
         self.loss_weight = float(loss_weight)
+        self.avg_non_ignore = bool(avg_non_ignore)
 
     def build_head(self, kind: str, in_dims: list[int], pooled_dim: int = 0, **opts) -> nn.Module:
         """A head from :data:`probes.heads.HEADS` with one output channel per class."""
@@ -49,7 +52,15 @@ class SegmentationTask:
         logits = resize_logits(head_out.float(), labels.shape[-2:])
         if not (labels != self.ignore_index).any():
             return logits.sum() * 0.0  # an all-ignored crop: no signal, but keep the graph
-        return self.loss_weight * F.cross_entropy(logits, labels, ignore_index=self.ignore_index)
+        total = F.cross_entropy(logits, labels, ignore_index=self.ignore_index, reduction='sum')
+        count = (labels != self.ignore_index).sum() if self.avg_non_ignore else labels.numel()
+        return self.loss_weight * total / count
+
+    @staticmethod
+    def merge_views(views: list[torch.Tensor]) -> torch.Tensor:
+        """Test-time views (scales, flips) averaged as probabilities, as mmseg's aug_test / SegTTAModel do;
+        returned as log-probabilities so ``predict``'s argmax applies unchanged."""
+        return torch.stack([v.softmax(dim=1) for v in views]).mean(0).clamp_min(1e-12).log()
 
     def predict(self, head_out: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         """Class index per pixel ``[N, H, W]`` at ``size`` (the label size)."""

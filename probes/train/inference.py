@@ -45,7 +45,8 @@ def flip_back(out: torch.Tensor) -> torch.Tensor:
 
 def infer_head_outputs(head_fn: HeadFn, x01: torch.Tensor, mode: str = 'whole', scales=(1.0,),
                        crop_size: tuple[int, int] | None = None, stride: tuple[int, int] | None = None,
-                       flip: bool = False, unflip: Callable[[str, torch.Tensor], torch.Tensor] | None = None):
+                       flip: bool = False, unflip: Callable[[str, torch.Tensor], torch.Tensor] | None = None,
+                       merge: Callable[[str, list[torch.Tensor]], torch.Tensor] | None = None):
     """Probe outputs for a batch of images in [0, 1].
 
     With one scale, no flip and ``mode='whole'`` the raw head outputs are returned (the task resizes them);
@@ -60,6 +61,9 @@ def infer_head_outputs(head_fn: HeadFn, x01: torch.Tensor, mode: str = 'whole', 
         flip: Also run every scale mirrored left-right.
         unflip: ``(probe name, output of the mirrored image) -> output in the original frame``; default
             :func:`flip_back` (normals also negate x: ``NormalsTask.unflip``).
+        merge: ``(probe name, outputs of every view) -> one output``; default the mean (segmentation averages
+            probabilities: ``SegmentationTask.merge_views``). Windows of one view are always averaged as raw
+            outputs, as mmseg's slide inference does.
     """
     if mode not in ('whole', 'slide'):
         raise ValueError(f"inference mode must be 'whole' or 'slide', got {mode!r}")
@@ -70,13 +74,13 @@ def infer_head_outputs(head_fn: HeadFn, x01: torch.Tensor, mode: str = 'whole', 
         return head_fn(x01)
     unflip = unflip or (lambda name, out: flip_back(out))
     views = [(scale, mirrored) for scale in scales for mirrored in ((False, True) if flip else (False,))]
-    total = {}
+    merge = merge or (lambda name, outs: torch.stack(outs).mean(0))
+    collected: dict[str, list[torch.Tensor]] = {}
     for scale, mirrored in views:
         scaled = _resize(x01, (round(size[0] * scale), round(size[1] * scale)))
         scaled = scaled.flip(-1) if mirrored else scaled
         outs = head_fn(scaled) if mode == 'whole' else slide(head_fn, scaled, crop_size, stride)
         for name, out in outs.items():
             out = _resize(out.float(), size)
-            out = unflip(name, out) if mirrored else out
-            total[name] = total.get(name, 0) + out / len(views)
-    return total
+            collected.setdefault(name, []).append(unflip(name, out) if mirrored else out)
+    return {name: merge(name, outs) if len(outs) > 1 else outs[0] for name, outs in collected.items()}

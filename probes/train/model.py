@@ -87,9 +87,14 @@ class ProbeModel(BaseModel):
         task = self.tasks[self.specs[name].task]
         return task.unflip(out) if hasattr(task, 'unflip') else out.flip(-1)
 
+    def merge(self, name: str, views: list[torch.Tensor]) -> torch.Tensor:
+        """Probe ``name``'s test-time views merged (the task's ``merge_views`` if any, else their mean)."""
+        task = self.tasks[self.specs[name].task]
+        return task.merge_views(views) if hasattr(task, 'merge_views') else torch.stack(views).mean(0)
+
     def infer(self, x01: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every probe's output with the inference settings (whole / slide, scales, flip)."""
-        return infer_head_outputs(self.head_outputs, x01, unflip=self.unflip, **self.inference)
+        return infer_head_outputs(self.head_outputs, x01, unflip=self.unflip, merge=self.merge, **self.inference)
 
     def forward(self, batch: dict, mode: str = 'loss'):
         """``'loss'``: dict of per-probe losses; ``'predict'``: ``[dict(preds={name: tensor}, batch=batch)]``."""
