@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+from safetensors import SafetensorError
 
 # name -> module defining ``add_arguments(parser)`` and ``run(args) -> int``
 COMMANDS = {
@@ -32,15 +35,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# what bad input (files, names, shapes, config values) raises; SPROBE_DEBUG=1 shows the traceback instead
+USER_ERRORS = (ValueError, OSError, KeyError, SyntaxError, TypeError, SafetensorError)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one sub-command; bad input ends with a one-line error (exit status 2), not a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args._module.run(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError) as err:  # user input: files, names, shapes
+    except USER_ERRORS as err:
+        if os.environ.get('SPROBE_DEBUG'):
+            raise
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        parser.exit(2, f'sprobe {args.command}: error: {message}\n')
+        text = ' '.join(str(message).split())  # one line, whatever the library wrote
+        parser.exit(2, f'sprobe {args.command}: error: {text} ({type(err).__name__}; SPROBE_DEBUG=1 for details)\n')
 
 
 if __name__ == '__main__':

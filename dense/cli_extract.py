@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from .extract import FeatureExtractor, list_images
@@ -21,6 +22,8 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_encoder_from_args(args: argparse.Namespace):
     from .encoders import build_encoder
+    if args.weights is None:
+        print(f'note: {args.encoder} has random weights (pass --weights for a checkpoint)', file=sys.stderr)
     return build_encoder(args.encoder, weights=args.weights, pos_resize=args.pos_resize)
 
 
@@ -30,8 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_encoder_arguments(parser)
     parser.add_argument('--layers', type=int, nargs='+', default=None, help='block indices (default: Probe3D 4)')
     parser.add_argument('--image-size', type=int, nargs='+', default=None, help='H [W]; default: native')
-    parser.add_argument('--per-image', action='store_true', help='one file per image at its own size')
-    parser.add_argument('--window', action='store_true', help='sliding window over images larger than native')
+    parser.add_argument('--per-image', action='store_true',
+                        help='one file per image, named after it: NaFlex encoders keep its aspect ratio under the '
+                             'patch budget; with --window it keeps its own size; else it is resized to --image-size')
+    parser.add_argument('--window', action='store_true',
+                        help='slide windows of the native size over larger images, averaging on the patch grid '
+                             '(with --image-size larger than native, or --per-image for each image\'s own size)')
     parser.add_argument('--max-num-patches', type=int, default=256, help='NaFlex patch budget')
     parser.add_argument('--batch-size', type=int, default=8)
 
@@ -41,6 +48,23 @@ def extract_folder(encoder, images: str | Path, out: str | Path, layers=None, im
                    batch_size: int = 8, device: str = 'cpu') -> list[Path]:
     """Extract features of every image in a folder; return the files written."""
     paths = list_images(images)
+    out = Path(out)
+    if per_image:
+        if out.exists() and not out.is_dir():
+            raise ValueError(f'{out}: exists and is not a folder; --per-image writes one file per image into a folder')
+        stems = {}
+        for path in paths:
+            if path.stem in stems:
+                raise ValueError(f'{stems[path.stem]} and {path}: same name, same output {out / path.stem}.safetensors')
+            stems[path.stem] = path
+    elif out.is_dir():
+        raise ValueError(f'{out}: is a folder; give a .safetensors file name (or --per-image for a folder)')
+    elif getattr(encoder, 'naflex', False) and image_size is None:
+        raise ValueError('NaFlex encoders keep each image\'s aspect ratio: use --per-image, or --image-size H W '
+                         'for one common size in one file')
+    elif window and image_size is None:
+        raise ValueError('--window slides over images larger than the native size: give --image-size H W, '
+                         'or --per-image to keep each image\'s own size')
     extractor = FeatureExtractor(encoder, layers=layers, image_size=image_size, batch_size=batch_size,
                                  device=device, window=window, max_num_patches=max_num_patches)
     meta = {'encoder': encoder.variant, 'encoder_weights_sha256': encoder.weights_sha256}
@@ -52,8 +76,10 @@ def extract_folder(encoder, images: str | Path, out: str | Path, layers=None, im
 
 def run(args: argparse.Namespace) -> int:
     size = args.image_size
-    if size is not None and len(size) not in (1, 2):
-        raise SystemExit('--image-size takes H or H W')
+    if size is not None and (len(size) not in (1, 2) or min(size) < 1):
+        raise ValueError(f'--image-size takes H or H W, positive; got {size}')
+    if args.batch_size < 1 or args.max_num_patches < 1:
+        raise ValueError('--batch-size and --max-num-patches must be positive')
     size = None if size is None else (size[0], size[-1])
     written = extract_folder(build_encoder_from_args(args), args.images, args.out, layers=args.layers,
                              image_size=size, per_image=args.per_image, window=args.window,

@@ -16,6 +16,15 @@ import numpy as np
 from PIL import Image
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is renamed onto ``path``, on error removed."""
@@ -25,6 +34,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; the result should be readable like any new file
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -45,6 +55,8 @@ def write_json(path: str | Path, data, sort_keys: bool = False) -> Path:
 
 def read_image(path: str | Path) -> np.ndarray:
     """An image file as RGB uint8 (H, W, 3); a one-line error naming the file if it is missing or unreadable."""
+    if os.path.isdir(path):
+        raise ValueError(f'{path}: is a folder, not an image file')
     if not os.path.isfile(path):
         raise FileNotFoundError(f'{path}: image not found; check the data root and the split layout')
     try:

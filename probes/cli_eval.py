@@ -30,7 +30,10 @@ def run(args: argparse.Namespace) -> int:
         path = Path(args.results)
         if not path.is_file():
             raise FileNotFoundError(f'{path}: results file not found')
-        results = json.loads(path.read_text())
+        try:
+            results = json.loads(path.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f'{path}: not a metrics.json written by a run ({err})') from None
         for split in results['metrics']:
             print(markdown_table(results, split=split))
         return 0

@@ -5,6 +5,8 @@ Example: sprobe train configs/seg/scenes_linear-dpt_test-smoke.py --resume
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from mmengine.config import DictAction
 
@@ -30,7 +32,10 @@ def load_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    results = run_training(load_config(args), resume=args.resume)
+    cfg = load_config(args)
+    if args.resume and not (Path(cfg.work_dir) / 'last_checkpoint').is_file():
+        print(f'note: no checkpoint in {cfg.work_dir} to resume from: training from the start', file=sys.stderr)
+    results = run_training(cfg, resume=args.resume)
     for group, best in sorted(results['best'].items()):
         print(f'best {group}: {best["probe"]}')
     print(markdown_table(results, split='test' if 'test' in results['metrics'] else 'val'))

@@ -152,3 +152,49 @@ def test_naflex_keeps_aspect_ratio_under_the_patch_budget():
         assert (h, w) == (height // p, width // p) and h * w <= 64
     assert out[0].layers[last].shape[-1] > out[0].layers[last].shape[-2]  # wide stays wide
     assert out[1].layers[last].shape[-2] > out[1].layers[last].shape[-1]  # tall stays tall
+
+
+def test_atomic_writes_get_the_usual_file_mode(tmp_path):
+    import os
+    from dense.io import write_json
+    path = write_json(tmp_path / 'x.json', {'a': 1})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def _folder(root, names, size=(40, 72)):
+    root.mkdir()
+    rng = np.random.default_rng(2)
+    for name in names:
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(root / name)
+    return root
+
+
+@pytest.mark.parametrize('extra,message', [
+    (['--per-image'], 'same name, same output'),                       # x.png and x.jpg
+    (['--window'], 'give --image-size H W'),
+    (['--image-size', '0'], 'positive'),
+    (['--batch-size', '0'], 'must be positive'),
+])
+def test_extract_command_refuses_bad_requests_before_writing(tmp_path, capsys, extra, message):
+    from dense.cli import main
+    folder = _folder(tmp_path / 'imgs', ['x.png', 'x.jpg'])
+    with pytest.raises(SystemExit) as exit_info:
+        main(['extract', str(folder), str(tmp_path / 'out'), '--encoder', 'test', *extra])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err.strip().splitlines()[-1]
+    assert not (tmp_path / 'out').exists()
+
+
+def test_extract_command_output_kinds_must_match(tmp_path, capsys):
+    from dense.cli import main
+    folder = _folder(tmp_path / 'imgs', ['a.png'])
+    (tmp_path / 'file.safetensors').write_bytes(b'')
+    for args, message in (([str(tmp_path)], 'is a folder'),
+                          ([str(tmp_path / 'file.safetensors'), '--per-image'], 'is not a folder'),
+                          ([str(tmp_path / 'n.safetensors'), '--encoder', 'test-naflex'], 'aspect ratio')):
+        encoder = [] if '--encoder' in args else ['--encoder', 'test']
+        with pytest.raises(SystemExit):
+            main(['extract', str(folder), *args, *encoder])
+        assert message in capsys.readouterr().err

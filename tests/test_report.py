@@ -1,5 +1,6 @@
 """`sprobe report`: markdown tables, curves and the comparison chart from real probe runs."""
 import json
+import time
 
 import pytest
 
@@ -44,3 +45,16 @@ def test_report_command_errors_in_one_line(two_runs, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(['report', str(tmp_path / 'nowhere')])
     assert 'nowhere: cannot read results JSON' in capsys.readouterr().err
+
+
+def test_report_after_resume_reads_every_log_of_the_run(tmp_path):
+    cfg = as_config('configs/seg/scenes_linear-dpt_test-smoke.py')
+    cfg.work_dir = str(tmp_path / 'run')
+    run_training(cfg, encoder=build_encoder('test'))
+    time.sleep(1.1)  # mmengine names log folders by the second
+    run_training(cfg, encoder=build_encoder('test'), resume=True)  # a second log folder, nothing left to train
+    from visualize.curves import load_scalars
+    assert len(list((tmp_path / 'run').glob('*/vis_data/scalars.json'))) == 2
+    steps = [r['step'] for r in load_scalars(tmp_path / 'run') if 'loss' in r]
+    assert steps and steps == sorted(steps)
+    assert 'training_curves.png' in [p.name for p in report([tmp_path / 'run'])]

@@ -41,6 +41,14 @@ def test_train_eval_predict(tmp_path, capsys):
     assert _run(cli_predict, [SMOKE, str(image), '--weights', weights, '--out', str(tmp_path / 'pred')]) == 0
     pred = np.asarray(Image.open(tmp_path / 'pred' / 'img.png'))
     assert pred.shape == (48, 80) and pred.max() < 6
+    # a missing image among good ones: refused before anything is written
+    with pytest.raises(FileNotFoundError, match='gone.png: not an image file'):
+        _run(cli_predict, [SMOKE, str(image), str(tmp_path / 'gone.png'), '--weights', weights,
+                           '--out', str(tmp_path / 'pred2')])
+    assert not (tmp_path / 'pred2').exists()
+    (tmp_path / 'bad.json').write_bytes(b'\x89PNG')
+    with pytest.raises(ValueError, match='bad.json: not a metrics.json'):
+        _run(cli_eval, ['--results', str(tmp_path / 'bad.json')])
 
 
 def test_missing_inputs_are_clear_errors(tmp_path):

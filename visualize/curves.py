@@ -20,21 +20,26 @@ STEP_KEYS = ('step', 'iter')
 SKIP_KEYS = {'step', 'iter', 'epoch', 'time', 'data_time', 'memory', 'eta'}
 
 
-def find_scalars(path: str | os.PathLike) -> Path:
-    """``path`` itself if a file, else the newest ``<path>/*/vis_data/scalars.json`` in a work dir."""
+def find_scalars(path: str | os.PathLike) -> list[Path]:
+    """``[path]`` if a file, else every ``<path>/*/vis_data/scalars.json`` of a work dir, oldest first: a resumed
+    run (``--resume``) logs into a new timestamped folder and carries on where the last one stopped."""
     path = Path(path)
     if path.is_file():
-        return path
+        return [path]
     found = sorted(path.glob('*/vis_data/scalars.json')) + sorted(path.glob('vis_data/scalars.json'))
     if not found:
         raise ValueError(f'{path}: no scalars.json found (expected <work_dir>/<timestamp>/vis_data/scalars.json '
                          'or a JSON log file)')
-    return found[-1]
+    return found
 
 
 def load_scalars(path: str | os.PathLike) -> list[dict]:
-    """Log records from a JSON-lines file, a JSON list of dicts, or a work dir (see :func:`find_scalars`)."""
-    path = find_scalars(path)
+    """Log records from a JSON-lines file, a JSON list of dicts, or a work dir (all its logs, in order: see
+    :func:`find_scalars`)."""
+    return [record for file in find_scalars(path) for record in _read_records(file)]
+
+
+def _read_records(path: Path) -> list[dict]:
     text = path.read_text()
     try:
         data = json.loads(text)

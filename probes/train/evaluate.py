@@ -73,6 +73,9 @@ def run_predict(cfg, weights: str | Path, images: list[str], out_dir: str | Path
     name = probe or next(iter(model.specs))
     if name not in model.specs:
         raise KeyError(f'unknown probe {name!r}; the config has {sorted(model.specs)}')
+    for image_path in images:  # every input checked before anything is written
+        if not Path(image_path).is_file():
+            raise FileNotFoundError(f'{image_path}: not an image file')
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     device = next(model.probes.parameters()).device
