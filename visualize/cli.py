@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--layers', type=int, nargs='+', default=None, help='layers to draw (default all)')
     parser.add_argument('--query-image', type=int, default=0, help='index of the query image')
     query = parser.add_mutually_exclusive_group()
-    query.add_argument('--pixel', type=int, nargs=2, metavar=('X', 'Y'), help='query pixel (default: centre)')
+    query.add_argument('--pixel', type=int, nargs=2, metavar=('X', 'Y'), help='query pixel in the features\' image size (the stored image_size, '
+                       'e.g. 224x224 for a native B/16 file), not the original photo\'s (default: centre)')
     query.add_argument('--patch', type=int, nargs=2, metavar=('ROW', 'COL'), help='query patch')
     parser.add_argument('--foreground', action='store_true', help='PCA with a foreground mask from PC1')
     parser.add_argument('--fg-threshold', type=float, default=0.0, help='threshold on standardized PC1')
