@@ -85,10 +85,11 @@ def restricted_unpickle(path: str | Path, allowed: Iterable[tuple[str, str]], en
     return _RestrictedUnpickler(path.read_bytes(), path, frozenset(allowed), encoding).load()
 
 
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes."""
+def sha256_files(paths: Iterable[str | Path], chunk: int = 1 << 20) -> str:
+    """Hex sha256 over the bytes of ``paths`` in order (one file: that file's usual sha256)."""
     digest = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
+    for path in paths:
+        with open(path, 'rb') as handle:
+            while block := handle.read(chunk):
+                digest.update(block)
     return digest.hexdigest()

@@ -6,6 +6,7 @@ input's size; ``draw_*`` functions lay them out as paper figures (prediction / t
 from __future__ import annotations
 
 import numpy as np
+import torch
 from matplotlib import colormaps
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
@@ -149,11 +150,11 @@ def normals_to_rgb(normals) -> np.ndarray:
 
 
 def angular_error_deg(pred, truth) -> np.ndarray:
-    """Per-pixel angle in degrees between predicted and true normals ``(H, W, 3)`` (inputs re-normalized)."""
-    p, t = (as_numpy(v).astype(np.float64) for v in (pred, truth))
-    p = p / np.maximum(np.linalg.norm(p, axis=-1, keepdims=True), 1e-12)
-    t = t / np.maximum(np.linalg.norm(t, axis=-1, keepdims=True), 1e-12)
-    return np.degrees(np.arccos(np.clip((p * t).sum(-1), -1, 1))).astype(np.float32)
+    """Per-pixel angle in degrees between predicted and true normals ``(H, W, 3)``: the normals metric's own
+    :func:`probes.metrics.normals.angular_error_deg`, on one image laid out for display."""
+    from probes.metrics.normals import angular_error_deg as metric
+    p, t = (torch.as_tensor(as_numpy(v), dtype=torch.float64).permute(2, 0, 1)[None] for v in (pred, truth))
+    return metric(p, t)[0].numpy().astype(np.float32)
 
 
 @styled

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from dense.io import read_image
 from visualize._common import as_numpy, check_features, check_images, save_figure
 from visualize.curves import draw_bars, draw_curves, load_results, load_scalars
 from visualize.overlays import draw_depth, draw_normals, draw_segmentation
@@ -24,15 +25,13 @@ def load_images(paths, size: tuple[int, int] | None = None) -> np.ndarray:
     out = []
     for path in paths:
         try:
-            with Image.open(path) as pil:
-                image = pil.convert('RGB')
-                if size is None:
-                    size = (image.height, image.width)
-                if (image.height, image.width) != tuple(size):
-                    image = image.resize((size[1], size[0]), Image.BICUBIC)
-                out.append(np.asarray(image))
+            image = read_image(path)
         except (OSError, ValueError) as err:
             raise ValueError(f'{path}: cannot read image ({err}); pass --images with the right paths') from None
+        size = size or image.shape[:2]
+        if image.shape[:2] != tuple(size):
+            image = np.asarray(Image.fromarray(image).resize((size[1], size[0]), Image.BICUBIC))
+        out.append(image)
     if not out:
         raise ValueError('no images given')
     return np.stack(out)

@@ -1,10 +1,10 @@
 """The embedded synthetic scenes (``dense.scenes``) as a data set with segmentation, depth and normals."""
 from __future__ import annotations
 
-import torch
 from torch.utils.data import Dataset
 
 from dense.datasets.segmentation import finish_sample
+from dense.scenes.batch import scene_sample
 
 
 class ScenesDataset(Dataset):
@@ -45,9 +45,4 @@ class ScenesDataset(Dataset):
             scene = self.scenes[index]
             if self._cache is not None:
                 self._cache[index] = scene
-        sample = dict(image=torch.from_numpy(scene.image.copy()).permute(2, 0, 1).float() / 255,
-                      seg=torch.from_numpy(scene.semantic.astype('int64')),
-                      depth=torch.from_numpy(scene.depth.copy()),
-                      normals=torch.from_numpy(scene.normals.copy()).permute(2, 0, 1).contiguous(),
-                      meta=dict(img_path=f'scenes/{self.split}/{index}', ori_shape=tuple(scene.image.shape[:2])))
-        return finish_sample(sample, self.augment, None)
+        return finish_sample(scene_sample(scene, f'scenes/{self.split}/{index}'), self.augment, None)

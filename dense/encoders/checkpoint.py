@@ -4,7 +4,6 @@ Accepted ``weights``: a transformers directory or hub id (``config.json`` + ``mo
 ``pytorch_model.bin``); a timm / open_clip ``.safetensors`` (or ``.bin``/``.pth``) file; a big_vision ``.npz``,
 optionally ``file.npz:img`` to pick the image tower of a full image-text checkpoint.
 """
-import hashlib
 import json
 import math
 import os
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..io import sha256_files
 from .convert import TEXT_PREFIXES, big_vision_to_timm, hf_to_timm, is_hf_layout, open_clip_to_timm
 from .variants import VARIANTS, Variant
 
@@ -24,16 +24,6 @@ _WEIGHT_SUFFIXES = ('.safetensors', '.bin', '.pt', '.pth', '.npz')
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be read or does not fit the requested variant."""
-
-
-def sha256_files(files) -> str:
-    """sha256 over the bytes of ``files`` in the given order (one file: that file's usual sha256)."""
-    h = hashlib.sha256()
-    for f in files:
-        with open(f, 'rb') as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b''):
-                h.update(chunk)
-    return h.hexdigest()
 
 
 def _why(e: Exception) -> str:

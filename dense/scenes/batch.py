@@ -7,6 +7,15 @@ import torch
 from dense.scenes.render import Scene
 
 
+def scene_sample(scene: Scene, img_path: str | None = None) -> dict:
+    """One scene as a training sample (the batch contract without the batch axis); every pixel is valid."""
+    return {'image': torch.from_numpy(scene.image.copy()).permute(2, 0, 1).float() / 255,
+            'seg': torch.from_numpy(scene.semantic.astype(np.int64)),
+            'depth': torch.from_numpy(scene.depth.copy()),
+            'normals': torch.from_numpy(scene.normals.copy()).permute(2, 0, 1).contiguous(),
+            'meta': dict(img_path=img_path or f'scene:{scene.seed}', ori_shape=scene.semantic.shape, seed=scene.seed)}
+
+
 def to_batch(scenes: list[Scene]) -> dict:
     """Collate scenes of one size into ``{'image', 'seg', 'depth', 'normals', 'meta'}``.
 
@@ -18,9 +27,6 @@ def to_batch(scenes: list[Scene]) -> dict:
     shapes = {s.semantic.shape for s in scenes}
     if len(shapes) != 1:
         raise ValueError(f'dense/scenes/batch.py: scenes of one batch must share a size, got {sorted(shapes)}')
-    stack = lambda key: torch.from_numpy(np.stack([getattr(s, key) for s in scenes]))  # noqa: E731
-    return {'image': stack('image').permute(0, 3, 1, 2).float() / 255,
-            'seg': stack('semantic').long(),
-            'depth': stack('depth'),
-            'normals': stack('normals').permute(0, 3, 1, 2).contiguous(),
-            'meta': [dict(img_path=f'scene:{s.seed}', ori_shape=s.semantic.shape, seed=s.seed) for s in scenes]}
+    samples = [scene_sample(s) for s in scenes]
+    batch = {key: torch.stack([s[key] for s in samples]) for key in ('image', 'seg', 'depth', 'normals')}
+    return dict(batch, meta=[s['meta'] for s in samples])
