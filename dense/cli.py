@@ -19,6 +19,7 @@ COMMANDS = {
     'eval': 'probes.cli_eval',
     'predict': 'probes.cli_predict',
     'report': 'probes.cli_report',
+    'evaluate': 'probes.cli_evaluate',
     'demo': 'probes.demo',
 }
 

@@ -1,7 +1,9 @@
 """Shared data-set utilities: image / label loading with clear errors, augmentation, batch collation.
 
 Every data set yields samples ``{'image': float32[3, H, W] in [0, 1], 'seg': int64[H, W], ..., 'meta': dict}``
-and :func:`collate` stacks them into the training batch of docs/CONTRACTS.md.
+and :func:`collate` stacks them into the training batch of docs/CONTRACTS.md. Instance-level labels follow the
+image through every augmentation: ``boxes`` (float32[n, 4], x0 y0 x1 y1 in pixels of the image as it is now) with
+``box_labels`` (int64[n]), and ``target_box`` (float32[4], a referring expression's box).
 """
 from __future__ import annotations
 
@@ -15,6 +17,34 @@ from PIL import Image
 
 IGNORE_INDEX = 255
 LABEL_KEYS = ('seg', 'depth', 'normals')
+# per-sample values of varying length or non-tensors: collated as lists, never stacked
+LIST_KEYS = ('boxes', 'box_labels', 'queries', 'expression')
+
+
+def _scale_boxes(sample: dict, sy: float, sx: float) -> dict:
+    """Boxes of ``sample`` scaled by ``sx`` (x) and ``sy`` (y)."""
+    out = dict(sample)
+    factor = torch.tensor([sx, sy, sx, sy])
+    for key in ('boxes', 'target_box'):
+        if key in sample:
+            out[key] = sample[key] * factor
+    return out
+
+
+def _crop_boxes(sample: dict, y0: int, x0: int, height: int, width: int) -> dict:
+    """Boxes shifted into a crop window and clipped to it; ``boxes`` left with no area are dropped."""
+    out = dict(sample)
+    shift = torch.tensor([x0, y0, x0, y0], dtype=torch.float32)
+    limit = torch.tensor([width, height, width, height], dtype=torch.float32)
+    for key in ('boxes', 'target_box'):
+        if key in sample:
+            out[key] = torch.minimum((sample[key] - shift).clamp_min(0), limit)
+    if 'boxes' in out:
+        keep = (out['boxes'][:, 2] > out['boxes'][:, 0]) & (out['boxes'][:, 3] > out['boxes'][:, 1])
+        out['boxes'] = out['boxes'][keep]
+        if 'box_labels' in out:
+            out['box_labels'] = out['box_labels'][keep]
+    return out
 
 
 def load_label(path: str | Path) -> np.ndarray:
@@ -45,7 +75,8 @@ def check_same_size(image: torch.Tensor, label: np.ndarray | torch.Tensor, image
 
 
 def _resize_sample(sample: dict, size: tuple[int, int]) -> dict:
-    out = dict(sample)
+    height, width = sample['image'].shape[-2:]
+    out = _scale_boxes(sample, size[0] / height, size[1] / width)
     out['image'] = F.interpolate(sample['image'][None], size=size, mode='bilinear', align_corners=False,
                                  antialias=True)[0]
     for key in LABEL_KEYS:
@@ -101,7 +132,7 @@ def _random_crop(sample: dict, crop: tuple[int, int]) -> dict:
     pad_h, pad_w = max(crop[0] - height, 0), max(crop[1] - width, 0)
     y0 = random.randint(0, max(height - crop[0], 0))
     x0 = random.randint(0, max(width - crop[1], 0))
-    out = dict(sample)
+    out = _crop_boxes(sample, y0, x0, min(crop[0], height - y0), min(crop[1], width - x0))
     for key in ('image', *LABEL_KEYS):
         if key not in sample:
             continue
@@ -119,13 +150,21 @@ def _hflip(sample: dict) -> dict:
             out[key] = sample[key].flip(-1)
     if 'normals' in sample:
         out['normals'] = out['normals'] * torch.tensor([-1.0, 1.0, 1.0])[:, None, None]
+    width = sample['image'].shape[-1]
+    for key in ('boxes', 'target_box'):
+        if key in sample:
+            box = sample[key]
+            out[key] = torch.stack([width - box[..., 2], box[..., 1], width - box[..., 0], box[..., 3]], dim=-1)
     return out
 
 
 def collate(samples: list[dict]) -> dict:
-    """Stack samples into the training batch dict; ``meta`` becomes a list."""
+    """Stack samples into the training batch dict; ``meta`` and the :data:`LIST_KEYS` become lists."""
     batch = {'meta': [s.get('meta', {}) for s in samples]}
-    for key in ('image', *LABEL_KEYS):
+    for key in LIST_KEYS:
+        if key in samples[0]:
+            batch[key] = [s[key] for s in samples]
+    for key in ('image', *LABEL_KEYS, 'target_box'):
         if key not in samples[0]:
             continue
         shapes = {tuple(s[key].shape) for s in samples}

@@ -35,7 +35,7 @@ class ProbeMetric(BaseMetric):
             for name, pred in sample['preds'].items():
                 self.evaluators[name].process(pred, sample['batch'])
             # one entry per image, so mmengine's size bookkeeping matches the data set length
-            self.results.extend([None] * len(next(iter(sample['preds'].values()))))
+            self.results.extend([None] * len(sample['batch'].get('meta') or next(iter(sample['preds'].values()))))
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         """All probes' metrics, then fresh evaluators for the next round."""

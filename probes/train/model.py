@@ -10,7 +10,23 @@ from torch import nn
 from probes.train.inference import infer_head_outputs
 from probes.train.spec import ProbeSpec
 
-LABEL_KEYS = ('seg', 'depth', 'normals')
+DENSE_LABEL_KEYS = ('seg', 'depth', 'normals')
+
+
+def to_cpu(obj):
+    """Tensors (also inside dicts, lists and tuples) moved to the CPU; anything else unchanged."""
+    if isinstance(obj, torch.Tensor):
+        return obj.cpu()
+    if isinstance(obj, dict):
+        return {k: to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_cpu(v) for v in obj)
+    return obj
+
+
+def is_dense(task) -> bool:
+    """Whether a task predicts per-pixel maps (test-time scales, flips and windows apply to it)."""
+    return getattr(task, 'dense', True)
 
 
 class BatchPreprocessor(BaseDataPreprocessor):
@@ -23,7 +39,7 @@ class BatchPreprocessor(BaseDataPreprocessor):
 
 def label_size(batch: dict) -> tuple[int, int]:
     """The size predictions are scored at: that of the first label map in the batch, else the image's."""
-    for key in LABEL_KEYS:
+    for key in DENSE_LABEL_KEYS:
         if key in batch:
             return tuple(batch[key].shape[-2:])
     return tuple(batch['image'].shape[-2:])
@@ -53,6 +69,9 @@ class ProbeModel(BaseModel):
         if missing:
             raise ValueError(f'probes use tasks {sorted(missing)} that are not configured')
         self.specs = {s.name: s for s in specs}
+        # the batch keys the evaluators read (each task's ``label_keys``; the dense maps by default)
+        self.label_keys = tuple(sorted({k for t in self.tasks.values()
+                                        for k in getattr(t, 'label_keys', DENSE_LABEL_KEYS)}))
         self.layers = tuple(sorted({i for s in specs for i in s.layers}))
         self.uses_pooled = any(s.pooled for s in specs)
         dim = encoder.embed_dim
@@ -63,8 +82,11 @@ class ProbeModel(BaseModel):
         self.inference = {'mode': 'whole', 'scales': (1.0,), **(inference or {})}
 
     def to(self, *args, **kwargs) -> 'ProbeModel':
-        """Move the heads and the (unregistered) encoder."""
+        """Move the heads, the (unregistered) encoder and any frozen module a task holds (its ``to``)."""
         self.encoder.to(*args, **kwargs)
+        for task in self.tasks.values():
+            if hasattr(task, 'to'):
+                task.to(*args, **kwargs)
         return super().to(*args, **kwargs)
 
     def features(self, x01: torch.Tensor) -> tuple[dict[int, torch.Tensor], torch.Tensor | None]:
@@ -76,11 +98,24 @@ class ProbeModel(BaseModel):
         pooled = out.pooled.float() if self.uses_pooled else None
         return feats, pooled
 
-    def head_outputs(self, x01: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every probe's raw output for images ``x01`` in [0, 1]."""
+    def head_outputs(self, x01: torch.Tensor, batch: dict | None = None, names=None) -> dict:
+        """The raw output of every probe (or of ``names``) for images ``x01`` in [0, 1].
+
+        A task's ``head_inputs(batch) -> dict`` (optional; e.g. query text embeddings) is computed once per
+        task and batch and passed to its heads as keyword arguments.
+        """
+        names = list(self.probes) if names is None else list(names)
         feats, pooled = self.features(x01)
-        return {name: head([feats[i] for i in self.specs[name].layers], pooled if self.specs[name].pooled else None)
-                for name, head in self.probes.items()}
+        extra = {}
+        for task_name in {self.specs[n].task for n in names}:
+            task = self.tasks[task_name]
+            extra[task_name] = task.head_inputs(batch) if hasattr(task, 'head_inputs') else {}
+        outputs = {}
+        for name in names:
+            spec = self.specs[name]
+            outputs[name] = self.probes[name]([feats[i] for i in spec.layers], pooled if spec.pooled else None,
+                                              **extra[spec.task])
+        return outputs
 
     def unflip(self, name: str, out: torch.Tensor) -> torch.Tensor:
         """Probe ``name``'s output for a mirrored image, in the original frame (the task's ``unflip`` if any)."""
@@ -92,21 +127,30 @@ class ProbeModel(BaseModel):
         task = self.tasks[self.specs[name].task]
         return task.merge_views(views) if hasattr(task, 'merge_views') else torch.stack(views).mean(0)
 
-    def infer(self, x01: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every probe's output with the inference settings (whole / slide, scales, flip)."""
-        return infer_head_outputs(self.head_outputs, x01, unflip=self.unflip, merge=self.merge, **self.inference)
+    def infer(self, x01: torch.Tensor, batch: dict | None = None) -> dict:
+        """Every probe's output: dense tasks' with the inference settings (whole / slide, scales, flip), the
+        others' (boxes, one box per expression) from one whole-image forward."""
+        dense = [n for n, s in self.specs.items() if is_dense(self.tasks[s.task])]
+        other = [n for n in self.specs if n not in dense]
+        plain = self.inference.get('mode') == 'whole' and tuple(self.inference.get('scales', (1.0,))) == (1.0,) \
+            and not self.inference.get('flip')
+        if plain or not dense:
+            return self.head_outputs(x01, batch)
+        outputs = infer_head_outputs(lambda x: self.head_outputs(x, batch, dense), x01, unflip=self.unflip,
+                                     merge=self.merge, **self.inference)
+        return {**outputs, **(self.head_outputs(x01, batch, other) if other else {})}
 
     def forward(self, batch: dict, mode: str = 'loss'):
         """``'loss'``: dict of per-probe losses; ``'predict'``: ``[dict(preds={name: tensor}, batch=batch)]``."""
         if mode == 'loss':
-            outputs = self.head_outputs(batch['image'])
+            outputs = self.head_outputs(batch['image'], batch)
             return {f'loss_{name}': self.tasks[self.specs[name].task].loss(out, batch)
                     for name, out in outputs.items()}
         if mode == 'predict':
-            outputs = self.infer(batch['image'])
+            outputs = self.infer(batch['image'], batch)
             size = label_size(batch)
-            preds = {name: self.tasks[self.specs[name].task].predict(out, size).cpu()
+            preds = {name: to_cpu(self.tasks[self.specs[name].task].predict(out, size))
                      for name, out in outputs.items()}
-            labels = {k: v.cpu() for k, v in batch.items() if k in LABEL_KEYS}
+            labels = {k: to_cpu(v) for k, v in batch.items() if k in self.label_keys}
             return [dict(preds=preds, batch=dict(labels, meta=batch.get('meta', [])))]
         raise ValueError(f"ProbeModel.forward: mode must be 'loss' or 'predict', got {mode!r}")

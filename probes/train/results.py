@@ -22,6 +22,26 @@ def state_sha256(module: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
+def run_header(cfg, encoder: torch.nn.Module) -> dict:
+    """What every results file starts with: the config hash, the encoder, its weights (``random-init-seed<N>``
+    for random weights, else the checkpoint's sha256) and the hash of the state that actually ran, versions."""
+    return {'config_hash': config_hash(cfg.pretty_text), 'encoder': dict(cfg.get('encoder', {})).get('name', 'custom'),
+            'encoder_weights': getattr(encoder, 'weights_sha256', 'unknown'),
+            'encoder_weights_sha256': state_sha256(encoder), 'versions': versions()}
+
+
+def write_run_results(cfg, encoder: torch.nn.Module, metrics: dict, work_dir, **extra) -> dict:
+    """Write the resolved ``config.py`` and ``metrics.json`` (:func:`run_header` + ``metrics`` + ``extra``)."""
+    from pathlib import Path
+    from dense.io import write_bytes, write_json
+    results = {**run_header(cfg, encoder), 'metrics': metrics, **extra}
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    write_bytes(work_dir / 'config.py', cfg.pretty_text.encode())
+    write_json(work_dir / 'metrics.json', results, sort_keys=True)
+    return results
+
+
 def versions() -> dict[str, str]:
     """Versions of python and the libraries a result depends on."""
     import mmengine

@@ -19,8 +19,8 @@ from probes.train.checkpoint import WeightsOnlyCheckpointHook
 from probes.train.hooks import ProgressBarHook
 from probes.train.metric import ProbeMetric, select_best
 from probes.train.model import ProbeModel
-from dense.io import atomic_path, write_bytes, write_json
-from probes.train.results import config_hash, state_sha256, versions
+from dense.io import atomic_path
+from probes.train.results import write_run_results
 from probes.train.spec import expand_grid
 
 PROBE_WEIGHTS = 'probes.safetensors'
@@ -44,10 +44,28 @@ def build_encoder_from_config(cfg: Config) -> torch.nn.Module:
     return build_encoder(options.pop('name'), **options)
 
 
-def build_model(cfg: Config, encoder: torch.nn.Module) -> ProbeModel:
-    """Tasks from ``cfg.tasks``, probes from the ``cfg.probes`` grids, seeded head initialisation."""
+def build_text_encoder_from_config(cfg: Config):
+    """The frozen text tower: ``cfg.text_encoder`` (``dict(name=..., weights=...)``), else the one that comes
+    with the image encoder's weights (same name and checkpoint)."""
+    from dense.text import build_text_encoder
+    options = dict(cfg.get('text_encoder') or {})
+    if not options:
+        options = {k: v for k, v in dict(cfg.encoder).items() if k in ('name', 'weights', 'seed')}
+    return build_text_encoder(options.pop('name'), **options)
+
+
+def build_model(cfg: Config, encoder: torch.nn.Module, text_encoder=None) -> ProbeModel:
+    """Tasks from ``cfg.tasks``, probes from the ``cfg.probes`` grids, seeded head initialisation.
+
+    Tasks with ``needs_text = True`` (detection, referring) get the frozen text tower through ``bind_text``.
+    """
     set_random_seed(cfg.get('seed', 0))
     tasks = {name: build_task(name, **opts) for name, opts in cfg.tasks.items()}
+    needing_text = [task for task in tasks.values() if getattr(task, 'needs_text', False)]
+    if needing_text:
+        text_encoder = text_encoder if text_encoder is not None else build_text_encoder_from_config(cfg)
+        for task in needing_text:
+            task.bind_text(text_encoder)
     grids = cfg.probes if isinstance(cfg.probes, (list, tuple)) else [cfg.probes]
     specs = [spec for grid in grids for spec in expand_grid(dict(grid), encoder.depth, encoder.default_layers)]
     return ProbeModel(encoder, tasks, specs, cfg.get('inference'))
@@ -180,14 +198,8 @@ def write_results(cfg: Config, model: ProbeModel, metrics: dict, work_dir: Path)
     """Write the resolved ``config.py`` and ``metrics.json``; the best probe per family is chosen on val."""
     specs = list(model.specs.values())
     best = select_best(metrics['val'], specs, model.tasks)
-    results = {
-        'config_hash': config_hash(cfg.pretty_text), 'encoder': dict(cfg.get('encoder', {})).get('name', 'custom'),
-        'encoder_weights_sha256': state_sha256(model.encoder), 'versions': versions(), 'metrics': metrics,
-        'best': {group: {'probe': name, **{split: {k.rsplit('/', 1)[1]: v for k, v in values.items()
-                                                   if k.startswith(name + '/')}
-                                           for split, values in metrics.items()}}
-                 for group, name in best.items()}}
-    work_dir.mkdir(parents=True, exist_ok=True)
-    write_bytes(work_dir / 'config.py', cfg.pretty_text.encode())
-    write_json(work_dir / 'metrics.json', results, sort_keys=True)
-    return results
+    return write_run_results(cfg, model.encoder, metrics, work_dir, best={
+        group: {'probe': name, **{split: {k.rsplit('/', 1)[1]: v for k, v in values.items()
+                                          if k.startswith(name + '/')}
+                                  for split, values in metrics.items()}}
+        for group, name in best.items()})

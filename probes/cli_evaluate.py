@@ -1,0 +1,28 @@
+"""Run a training-free evaluation (zero-shot segmentation, kNN in-context segmentation, correspondence) from a config.
+
+Examples: sprobe evaluate configs/knn/scenes_knn_test-64_smoke.py
+          sprobe evaluate CONFIG --cfg-options encoder.weights=path/to/siglip2 work_dir=work_dirs/x
+The config's ``evaluation = dict(type=...)`` names the evaluation; ``metrics.json`` and figures go to work_dir.
+"""
+from __future__ import annotations
+
+import argparse
+
+from mmengine.config import DictAction
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('config', help='an evaluation config (configs/zeroshot, configs/knn, configs/correspond)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys, e.g. encoder.weights=DIR work_dir=OUT')
+
+
+def run(args: argparse.Namespace, kind: str | None = None) -> int:
+    from probes.evaluations import run_evaluation
+    from probes.train.results import markdown_table
+    from probes.train.runner import as_config
+    cfg = as_config(args.config)
+    cfg.merge_from_dict(args.cfg_options)
+    results = run_evaluation(cfg, kind=kind)
+    print(markdown_table(results, split='test'))
+    return 0
