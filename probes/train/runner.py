@@ -97,7 +97,7 @@ def _distributed(cfg: Config) -> dict:
     dist.init_distributed(launcher, cfg.get('dist_backend'))
     if launcher == 'none':
         return dict(launcher='none')
-    return dict(launcher=launcher, model_wrapper_cfg=dist.wrapper_cfg(),
+    return dict(launcher=launcher, cfg=dict(model_wrapper_cfg=dist.wrapper_cfg()),
                 env_cfg=dict(dist_cfg=dict(backend=cfg.get('dist_backend') or torch.distributed.get_backend())))
 
 
