@@ -16,6 +16,7 @@ COMMANDS = {
     'seg-scenes': 'probes.experiments.seg_scenes',
     'geo-scenes': 'probes.experiments.geo_scenes',
     'train': 'probes.cli_train',
+    'cache': 'probes.cli_cache',
     'eval': 'probes.cli_eval',
     'predict': 'probes.cli_predict',
     'report': 'probes.cli_report',
