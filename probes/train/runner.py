@@ -68,7 +68,7 @@ def build_model(cfg: Config, encoder: torch.nn.Module, text_encoder=None) -> Pro
             task.bind_text(text_encoder)
     grids = cfg.probes if isinstance(cfg.probes, (list, tuple)) else [cfg.probes]
     specs = [spec for grid in grids for spec in expand_grid(dict(grid), encoder.depth, encoder.default_layers)]
-    return ProbeModel(encoder, tasks, specs, cfg.get('inference'))
+    return ProbeModel(encoder, tasks, specs, cfg.get('inference'), cfg.get('features'))
 
 
 def _loader(cfg: Config, split: str, train: bool) -> dict:
@@ -198,7 +198,7 @@ def write_results(cfg: Config, model: ProbeModel, metrics: dict, work_dir: Path)
     """Write the resolved ``config.py`` and ``metrics.json``; the best probe per family is chosen on val."""
     specs = list(model.specs.values())
     best = select_best(metrics['val'], specs, model.tasks)
-    return write_run_results(cfg, model.encoder, metrics, work_dir, best={
+    return write_run_results(cfg, model.encoder, metrics, work_dir, features=model.feature_settings, best={
         group: {'probe': name, **{split: {k.rsplit('/', 1)[1]: v for k, v in values.items()
                                           if k.startswith(name + '/')}
                                   for split, values in metrics.items()}}
