@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from probes.heads_owl import OWLHead
+
 
 def _check_inputs(head: nn.Module, feats: list[torch.Tensor], pooled: torch.Tensor | None) -> None:
     """Raise a clear error when the features do not match what the head was built for."""
@@ -325,6 +327,7 @@ HEADS: dict[str, type[nn.Module]] = {
     'dpt': DPTHead,
     'probe3d_linear': Probe3DLinearHead,
     'probe3d_dpt': Probe3DDPTHead,
+    'owl': OWLHead,
 }
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dense.datasets.common import collate
+from dense.datasets.detection import CocoDetection, ScenesDetection
 from dense.datasets.segmentation import LAYOUTS, SegFolderDataset
 from dense.datasets.navi import NAVIDataset
 from dense.datasets.nyu import NYUDepthMMSeg, NYUProbe3D
@@ -13,6 +14,8 @@ DATASETS: dict[str, type] = {
     'nyu_mmseg': NYUDepthMMSeg,
     'nyu_probe3d': NYUProbe3D,
     'navi': NAVIDataset,
+    'coco_detection': CocoDetection,
+    'scenes_detection': ScenesDetection,
 }
 
 
