@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from probes.heads_ref import REF_HEADS
+
 
 def _check_inputs(head: nn.Module, feats: list[torch.Tensor], pooled: torch.Tensor | None) -> None:
     """Raise a clear error when the features do not match what the head was built for."""
@@ -195,6 +197,7 @@ HEADS: dict[str, type[nn.Module]] = {
     'linear': LinearHead,
     'bn_linear': BNLinearHead,
     'dpt': DPTHead,
+    **REF_HEADS,  # referring expressions (probes/heads_ref.py): not per-pixel, their task is 'ref'
 }
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from probes.tasks.depth import DepthTask
 from probes.tasks.normals import NormalsTask
+from probes.tasks.referring import ReferringTask
 from probes.tasks.segmentation import SegmentationTask
 
 TASKS: dict[str, type] = {
     'seg': SegmentationTask,
     'depth': DepthTask,
     'normals': NormalsTask,
+    'ref': ReferringTask,
 }
 
 
