@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from probes.heads_owl import OWLHead
+from probes.heads_ref import REF_HEADS
 
 
 def _check_inputs(head: nn.Module, feats: list[torch.Tensor], pooled: torch.Tensor | None) -> None:
@@ -328,6 +329,7 @@ HEADS: dict[str, type[nn.Module]] = {
     'probe3d_linear': Probe3DLinearHead,
     'probe3d_dpt': Probe3DDPTHead,
     'owl': OWLHead,
+    **REF_HEADS,  # referring expressions (probes/heads_ref.py): not per-pixel, their task is 'ref'
 }
 
 

@@ -7,6 +7,7 @@ from dense.datasets.segmentation import LAYOUTS, SegFolderDataset
 from dense.datasets.navi import NAVIDataset
 from dense.datasets.nyu import NYUDepthMMSeg, NYUProbe3D
 from dense.datasets.scenes import ScenesDataset
+from dense.datasets.referring import RefCOCODataset, RefScenesDataset
 
 DATASETS: dict[str, type] = {
     'seg_folder': SegFolderDataset,
@@ -16,6 +17,8 @@ DATASETS: dict[str, type] = {
     'navi': NAVIDataset,
     'coco_detection': CocoDetection,
     'scenes_detection': ScenesDetection,
+    'refcoco': RefCOCODataset,
+    'ref_scenes': RefScenesDataset,
 }
 
 
@@ -28,5 +31,5 @@ def build_dataset(cfg: dict):
     return DATASETS[kind](**options)
 
 
-__all__ = ['DATASETS', 'LAYOUTS', 'NAVIDataset', 'NYUDepthMMSeg', 'NYUProbe3D', 'SegFolderDataset', 'ScenesDataset',
-           'build_dataset', 'collate']
+__all__ = ['DATASETS', 'LAYOUTS', 'NAVIDataset', 'NYUDepthMMSeg', 'NYUProbe3D', 'RefCOCODataset', 'RefScenesDataset',
+           'SegFolderDataset', 'ScenesDataset', 'build_dataset', 'collate']
