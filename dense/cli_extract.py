@@ -5,8 +5,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from .extract import FeatureExtractor, list_images
-from .features_io import save_features
 
 
 def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +45,8 @@ def extract_folder(encoder, images: str | Path, out: str | Path, layers=None, im
                    per_image: bool = False, window: bool = False, max_num_patches: int = 256,
                    batch_size: int = 8, device: str = 'cpu') -> list[Path]:
     """Extract features of every image in a folder; return the files written."""
+    from .extract import FeatureExtractor, list_images
+    from .features_io import save_features
     paths = list_images(images)
     out = Path(out)
     if per_image:

@@ -11,9 +11,6 @@ from pathlib import Path
 
 from mmengine.config import DictAction
 
-from probes.train.evaluate import run_eval
-from dense.io import write_json
-from probes.train.results import markdown_table
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dense.io import write_json
+    from probes.train.evaluate import run_eval
+    from probes.train.results import markdown_table
     if args.results:
         path = Path(args.results)
         if not path.is_file():
@@ -43,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = as_config(args.config)
     cfg.merge_from_dict(args.cfg_options)
     weights = args.weights or str(Path(cfg.work_dir) / 'probes.safetensors')
-    metrics = run_eval(cfg, weights, args.split)
-    table = {'metrics': {args.split: metrics}}
+    metrics, header = run_eval(cfg, weights, args.split, with_header=True)
+    table = {**header, 'metrics': {args.split: metrics}}
     if args.out:
         write_json(args.out, table, sort_keys=True)
     print(markdown_table(table, split=args.split))

@@ -8,8 +8,6 @@ import argparse
 import json
 from pathlib import Path
 
-from probes.train.evaluate import run_predict
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('config', help='the config the probes were trained with')
@@ -29,6 +27,7 @@ def _default_probe(work_dir: Path) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from probes.train.evaluate import run_predict
     from probes.train.runner import as_config
     cfg = as_config(args.config)
     work_dir = Path(cfg.work_dir)

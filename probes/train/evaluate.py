@@ -15,6 +15,7 @@ from dense.extract import load_image
 from dense.io import atomic_path
 from probes.train.metric import ProbeMetric
 from probes.train.model import ProbeModel
+from probes.train.results import run_header, warn_random_weights
 from probes.train.runner import as_config, build_encoder_from_config, build_model, load_probe_state
 
 
@@ -43,13 +44,17 @@ def evaluate(model: ProbeModel, dataset, batch_size: int = 1) -> dict[str, float
     return metric.last_metrics
 
 
-def run_eval(cfg, weights: str | Path, split: str = 'val', encoder: torch.nn.Module | None = None) -> dict:
-    """Evaluate the probes of a trained run on ``cfg.data[split]``."""
+def run_eval(cfg, weights: str | Path, split: str = 'val', encoder: torch.nn.Module | None = None,
+             with_header: bool = False):
+    """Evaluate the probes of a trained run on ``cfg.data[split]``; with ``with_header`` also return the
+    results header (:func:`probes.train.results.run_header`: config hash, encoder weights) for a results file."""
     cfg = as_config(cfg)
     if split not in cfg.data:
         raise KeyError(f'the config has no data.{split}; it has {sorted(cfg.data)}')
     model = load_trained(cfg, weights, encoder)
-    return evaluate(model, build_dataset(dict(cfg.data[split])), cfg.get('val_batch_size', 1))
+    warn_random_weights(cfg, model.encoder)
+    metrics = evaluate(model, build_dataset(dict(cfg.data[split])), cfg.get('val_batch_size', 1))
+    return (metrics, run_header(cfg, model.encoder)) if with_header else metrics
 
 
 def save_prediction(pred: torch.Tensor, path_stem: Path) -> Path:

@@ -20,7 +20,7 @@ from probes.train.hooks import ProgressBarHook
 from probes.train.metric import ProbeMetric, select_best
 from probes.train.model import ProbeModel
 from dense.io import atomic_path
-from probes.train.results import write_run_results
+from probes.train.results import warn_random_weights, write_run_results
 from probes.train.spec import expand_grid
 
 PROBE_WEIGHTS = 'probes.safetensors'
@@ -166,6 +166,7 @@ def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = Fal
     encoder = encoder if encoder is not None else build_encoder_from_config(cfg)
     model = build_model(cfg, encoder)
     runner = build_runner(cfg, model, resume=resume, hooks=hooks)
+    warn_random_weights(cfg, encoder, runner.logger)
     runner.train()
     runner.val()
     metrics = {'val': runner.val_evaluator.metrics[0].last_metrics}
