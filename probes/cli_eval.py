@@ -39,9 +39,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.config:
         raise SystemExit('sprobe eval: give a CONFIG (with --weights) or --results metrics.json')
+    from probes.train.config import apply_options
     from probes.train.runner import as_config
-    cfg = as_config(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    cfg = apply_options(as_config(args.config), args.cfg_options)
     weights = args.weights or str(Path(cfg.work_dir) / 'probes.safetensors')
     metrics, header = run_eval(cfg, weights, args.split, with_header=True)
     table = {**header, 'metrics': {args.split: metrics}}

@@ -22,9 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_config(args: argparse.Namespace):
     """The config with --work-dir and --cfg-options applied."""
+    from probes.train.config import apply_options
     from probes.train.runner import as_config
-    cfg = as_config(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    cfg = apply_options(as_config(args.config), args.cfg_options)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     return cfg

@@ -40,3 +40,15 @@ def test_help_imports_no_torch():
     assert _imports_after(['--help']) == set()
     assert _imports_after(['predict', '--help']) == set()  # a command's help pays only for argparse
     assert _imports_after(['viz', '--help']) == set()
+
+
+def test_cfg_options_data_root_reaches_every_split(tmp_path, capsys):
+    from dense.cli import main
+    from dense.datasets.fixtures import write_fixture
+    assert not (ROOT / 'work_dirs/fixtures/ade20k').exists()  # the config's own data_root: would not build
+    write_fixture('ade20k', tmp_path / 'ade')
+    work = tmp_path / 'run'
+    assert main(['train', 'configs/seg/ade20k_linear-dpt_test-smoke.py', '--work-dir', str(work),
+                 '--cfg-options', f'data_root={tmp_path / "ade"}']) == 0
+    assert (work / 'metrics.json').is_file()
+    assert str(tmp_path / 'ade') in (work / 'config.py').read_text()

@@ -13,6 +13,7 @@ from dense.datasets import build_dataset
 from dense.datasets.common import collate
 from dense.extract import load_image
 from dense.io import atomic_path
+from probes.train.config import data_options
 from probes.train.metric import ProbeMetric
 from probes.train.model import ProbeModel
 from probes.train.results import run_header, warn_random_weights
@@ -49,11 +50,10 @@ def run_eval(cfg, weights: str | Path, split: str = 'val', encoder: torch.nn.Mod
     """Evaluate the probes of a trained run on ``cfg.data[split]``; with ``with_header`` also return the
     results header (:func:`probes.train.results.run_header`: config hash, encoder weights) for a results file."""
     cfg = as_config(cfg)
-    if split not in cfg.data:
-        raise KeyError(f'the config has no data.{split}; it has {sorted(cfg.data)}')
+    options = data_options(cfg, split)
     model = load_trained(cfg, weights, encoder)
     warn_random_weights(cfg, model.encoder)
-    metrics = evaluate(model, build_dataset(dict(cfg.data[split])), cfg.get('val_batch_size', 1))
+    metrics = evaluate(model, build_dataset(options), cfg.get('val_batch_size', 1))
     return (metrics, run_header(cfg, model.encoder)) if with_header else metrics
 
 

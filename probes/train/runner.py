@@ -16,6 +16,7 @@ from dense.datasets import build_dataset
 from dense.datasets.common import collate
 from probes.tasks import build_task
 from probes.train.checkpoint import WeightsOnlyCheckpointHook
+from probes.train.config import check_config, data_options, load_config
 from probes.train.hooks import ProgressBarHook
 from probes.train.metric import ProbeMetric, select_best
 from probes.train.model import ProbeModel
@@ -31,9 +32,7 @@ def as_config(cfg) -> Config:
     if isinstance(cfg, Config):
         return cfg
     if isinstance(cfg, (str, Path)):
-        if not Path(cfg).is_file():
-            raise FileNotFoundError(f'{cfg}: config file not found')
-        return Config.fromfile(str(cfg))
+        return load_config(cfg)
     return Config(dict(cfg))
 
 
@@ -72,7 +71,7 @@ def build_model(cfg: Config, encoder: torch.nn.Module, text_encoder=None) -> Pro
 
 
 def _loader(cfg: Config, split: str, train: bool) -> dict:
-    dataset = build_dataset(dict(cfg.data[split]))
+    dataset = build_dataset(data_options(cfg, split))
     return dict(dataset=dataset, batch_size=cfg.get('train_batch_size', 8) if train else cfg.get('val_batch_size', 1),
                 num_workers=cfg.get('num_workers', 0), persistent_workers=False, collate_fn=dict(type=collate),
                 sampler=dict(type='InfiniteSampler' if train else 'DefaultSampler', shuffle=train))
@@ -163,6 +162,7 @@ def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = Fal
         The ``metrics.json`` content, also written to ``work_dir`` with ``config.py`` and ``probes.safetensors``.
     """
     cfg = as_config(cfg)
+    check_config(cfg)
     encoder = encoder if encoder is not None else build_encoder_from_config(cfg)
     model = build_model(cfg, encoder)
     runner = build_runner(cfg, model, resume=resume, hooks=hooks)
