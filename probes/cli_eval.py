@@ -11,6 +11,8 @@ from pathlib import Path
 
 from mmengine.config import DictAction
 
+from dense.cli_extract import add_device_argument
+
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,10 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--split', default='val', help='data split to evaluate (a key of the config data)')
     parser.add_argument('--out', help='write the metrics JSON here')
     parser.add_argument('--results', help='only render this metrics.json as a markdown table')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys, e.g. data_root=DIR encoder.weights=DIR')
+    add_device_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from dense.cli_extract import resolve_device
     from dense.io import write_json
     from probes.train.evaluate import run_eval
     from probes.train.results import markdown_table
@@ -43,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from probes.train.runner import as_config
     cfg = apply_options(as_config(args.config), args.cfg_options)
     weights = args.weights or str(Path(cfg.work_dir) / 'probes.safetensors')
-    metrics, header = run_eval(cfg, weights, args.split, with_header=True)
+    metrics, header = run_eval(cfg, weights, args.split, with_header=True, device=resolve_device(args.device))
     table = {**header, 'metrics': {args.split: metrics}}
     if args.out:
         write_json(args.out, table, sort_keys=True)

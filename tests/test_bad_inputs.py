@@ -53,6 +53,12 @@ CASES = [
     ('negative-max-iters', lambda t: (['train', SMOKE, '--work-dir', str(t / 'run'), '--cfg-options',
                                        'schedule.max_iters=-5'], [t / 'run']),
      r'schedule\.max_iters must be a positive number, got -5'),
+    ('device-without-cuda', lambda t: (['predict', SMOKE, _images(t) + '/im0.png', '--out', str(t / 'out'),
+                                        '--device', 'cuda' if not torch.cuda.is_available() else 'cuda:99'],
+                                       [t / 'out']),
+     r'--device cuda(:99)?: (CUDA is not available on this machine|only \d+ CUDA device)'),
+    ('device-name', lambda t: (['extract', _images(t), str(t / 'f.safetensors'), '--device', 'gpu0'],
+                               [t / 'f.safetensors']), r'--device gpu0: not a device name'),
 ]
 
 

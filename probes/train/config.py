@@ -63,8 +63,8 @@ def check_config(cfg: Config) -> None:
     for name in ('warmup_iters', 'warmup_epochs', 'val_interval', 'checkpoint_interval', 'log_interval'):
         if name in schedule and not (isinstance(schedule[name], (int, float)) and schedule[name] >= 0):
             raise ValueError(f'{where}: schedule.{name} must be >= 0, got {schedule[name]!r}')
-    if schedule.get('warmup_iters', 0) and 'max_iters' in schedule and schedule['warmup_iters'] > schedule['max_iters']:
-        raise ValueError(f'{where}: schedule.warmup_iters ({schedule["warmup_iters"]}) exceeds max_iters '
+    if schedule.get('warmup_iters', 0) and 'max_iters' in schedule and schedule['warmup_iters'] >= schedule['max_iters']:
+        raise ValueError(f'{where}: schedule.warmup_iters ({schedule["warmup_iters"]}) must be below max_iters '
                          f'({schedule["max_iters"]})')
     for name in ('train_batch_size', 'val_batch_size'):
         if name in cfg and not (isinstance(cfg[name], int) and cfg[name] > 0):
@@ -86,3 +86,22 @@ def data_options(cfg: Config, split: str) -> dict:
             return {k: fill(v) for k, v in value.items()}
         return value
     return fill(dict(cfg.data[split]))
+
+
+def dataset_metainfo(cfg: Config) -> dict | None:
+    """Class names and palette of the config's training data (:func:`dense.datasets.metainfo.class_metainfo`)."""
+    from dense.datasets.metainfo import class_metainfo
+    data = cfg.get('data') or {}
+    split = next((s for s in ('train', 'val', 'test') if s in data), None)
+    return class_metainfo(data_options(cfg, split)) if split else None
+
+
+def task_options(cfg: Config, name: str) -> dict:
+    """``cfg.tasks[name]``; a segmentation task without ``class_names`` gets its data set's (metrics keyed by
+    class name, e.g. ``IoU.wall``), when their number matches ``num_classes``."""
+    options = dict(cfg.tasks[name] or {})
+    if name == 'seg' and not options.get('class_names'):
+        meta = dataset_metainfo(cfg)
+        if meta and len(meta['classes']) == options.get('num_classes'):
+            options['class_names'] = meta['classes']
+    return options

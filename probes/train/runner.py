@@ -16,7 +16,7 @@ from dense.datasets import build_dataset
 from dense.datasets.common import collate
 from probes.tasks import build_task
 from probes.train.checkpoint import WeightsOnlyCheckpointHook
-from probes.train.config import check_config, data_options, load_config
+from probes.train.config import check_config, data_options, load_config, task_options
 from probes.train.hooks import ProgressBarHook
 from probes.train.metric import ProbeMetric, select_best
 from probes.train.model import ProbeModel
@@ -59,7 +59,7 @@ def build_model(cfg: Config, encoder: torch.nn.Module, text_encoder=None) -> Pro
     Tasks with ``needs_text = True`` (detection, referring) get the frozen text tower through ``bind_text``.
     """
     set_random_seed(cfg.get('seed', 0))
-    tasks = {name: build_task(name, **opts) for name, opts in cfg.tasks.items()}
+    tasks = {name: build_task(name, **task_options(cfg, name)) for name in cfg.tasks}
     needing_text = [task for task in tasks.values() if getattr(task, 'needs_text', False)]
     if needing_text:
         text_encoder = text_encoder if text_encoder is not None else build_text_encoder_from_config(cfg)
