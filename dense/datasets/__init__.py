@@ -28,6 +28,10 @@ def build_dataset(cfg: dict):
     kind = options.pop('type', None)
     if kind not in DATASETS:
         raise KeyError(f'unknown data set type {kind!r}; known: {sorted(DATASETS)}')
+    unresolved = [k for k, v in options.items() if isinstance(v, str) and '{data_root}' in v]
+    if unresolved:
+        raise ValueError(f'{kind}: {unresolved[0]}={options[unresolved[0]]!r} still holds {{data_root}}; build data '
+                         'sets of a config through probes.train.config.data_options(cfg, split)')
     return DATASETS[kind](**options)
 
 

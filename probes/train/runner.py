@@ -16,11 +16,12 @@ from dense.datasets import build_dataset
 from dense.datasets.common import collate
 from probes.tasks import build_task
 from probes.train.checkpoint import WeightsOnlyCheckpointHook
+from probes.train.config import check_config, data_options, load_config, task_options
 from probes.train.hooks import ProgressBarHook
 from probes.train.metric import ProbeMetric, select_best
 from probes.train.model import ProbeModel
 from dense.io import atomic_path
-from probes.train.results import write_run_results
+from probes.train.results import warn_random_weights, write_run_results
 from probes.train.spec import expand_grid
 
 PROBE_WEIGHTS = 'probes.safetensors'
@@ -31,9 +32,7 @@ def as_config(cfg) -> Config:
     if isinstance(cfg, Config):
         return cfg
     if isinstance(cfg, (str, Path)):
-        if not Path(cfg).is_file():
-            raise FileNotFoundError(f'{cfg}: config file not found')
-        return Config.fromfile(str(cfg))
+        return load_config(cfg)
     return Config(dict(cfg))
 
 
@@ -60,7 +59,7 @@ def build_model(cfg: Config, encoder: torch.nn.Module, text_encoder=None) -> Pro
     Tasks with ``needs_text = True`` (detection, referring) get the frozen text tower through ``bind_text``.
     """
     set_random_seed(cfg.get('seed', 0))
-    tasks = {name: build_task(name, **opts) for name, opts in cfg.tasks.items()}
+    tasks = {name: build_task(name, **task_options(cfg, name)) for name in cfg.tasks}
     needing_text = [task for task in tasks.values() if getattr(task, 'needs_text', False)]
     if needing_text:
         text_encoder = text_encoder if text_encoder is not None else build_text_encoder_from_config(cfg)
@@ -72,7 +71,7 @@ def build_model(cfg: Config, encoder: torch.nn.Module, text_encoder=None) -> Pro
 
 
 def _loader(cfg: Config, split: str, train: bool) -> dict:
-    dataset = build_dataset(dict(cfg.data[split]))
+    dataset = build_dataset(data_options(cfg, split))
     workers = cfg.get('num_workers', 0)
     # evaluation: no padding, so with several ranks every sample is scored exactly once (probes.train.dist)
     sampler = dict(type='InfiniteSampler', shuffle=True) if train else dict(type='DefaultSampler', shuffle=False,
@@ -189,9 +188,11 @@ def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = Fal
         The ``metrics.json`` content, also written to ``work_dir`` with ``config.py`` and ``probes.safetensors``.
     """
     cfg = as_config(cfg)
+    check_config(cfg)
     encoder = encoder if encoder is not None else build_encoder_from_config(cfg)
     model = build_model(cfg, encoder)
     runner = build_runner(cfg, model, resume=resume, hooks=hooks)
+    warn_random_weights(cfg, encoder, runner.logger)
     runner.train()
     runner.val()
     metrics = {'val': runner.val_evaluator.metrics[0].last_metrics}
