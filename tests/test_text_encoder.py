@@ -172,3 +172,9 @@ def test_own_layout_round_trip(tmp_path):
     back = build_text_encoder('test', weights=tmp_path / 'text.safetensors')
     assert torch.equal(back.encode_text(['a red box']), enc.encode_text(['a red box']))
     assert back.weights_sha256 not in ('', 'random-init-seed0')
+
+
+def test_templates_are_clips():
+    from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES, SIMPLE_IMAGENET_TEMPLATES
+    assert IMAGENET_TEMPLATES == tuple(t('{}') for t in OPENAI_IMAGENET_TEMPLATES)
+    assert SHORT_TEMPLATES == tuple(t('{}') for t in SIMPLE_IMAGENET_TEMPLATES)

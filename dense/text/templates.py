@@ -2,7 +2,7 @@
 
 Radford et al., 2021 (CLIP), ``notebooks/Prompt_Engineering_for_ImageNet.ipynb`` of openai/CLIP: 80 templates, and
 the 7 it selected as the best small ensemble. The training-free segmentation methods (SCLIP, ClearCLIP, NACLIP)
-average the 80; ``tests/test_text_templates.py`` checks both lists against open_clip's copy.
+average the 80; ``tests/test_text_encoder.py`` checks both lists against open_clip's copy.
 """
 
 IMAGENET_TEMPLATES = (
