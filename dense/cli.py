@@ -26,6 +26,7 @@ COMMANDS = {
     'evaluate': 'probes.cli_evaluate',
     'knn': 'probes.cli_knn',
     'correspond': 'probes.cli_correspond',
+    'zeroshot': 'probes.cli_zeroshot',
     'demo': 'probes.demo',
 }
 
