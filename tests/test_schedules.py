@@ -49,3 +49,21 @@ def test_probe3d_schedule_equals_its_lambda_lr():
 def test_default_cosine_unchanged():
     got = lrs_over(dict(max_iters=10, warmup_iters=2, warmup_ratio=1e-3, policy='cosine'), 1.0)
     assert got[0] == pytest.approx(1e-3) and got[2] == pytest.approx(1.0) and got[-1] < 0.05
+
+
+def mmcv_poly_by_hand(step, total, warmup, ratio=1e-6, power=1.0):
+    """mmcv PolyLrUpdaterHook (min_lr 0, progress = iteration from 0) x linear warm-up (get_warmup_lr)."""
+    regular = (1 - step / total) ** power
+    if step >= warmup:
+        return regular
+    k = (1 - step / warmup) * (1 - ratio)
+    return regular * (1 - k)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_mmcv_poly_counts_from_iteration_zero():
+    total, warmup = 200, 30
+    got = lrs_over(dict(max_iters=total, warmup_iters=warmup, warmup_ratio=1e-6, policy='mmcv_poly'), 1e-3)
+    assert got == pytest.approx([1e-3 * mmcv_poly_by_hand(s, total, warmup) for s in range(total)], rel=1e-9)
+    # after the warm-up the lr is already below the peak: the decay started at iteration 0
+    assert got[warmup] == pytest.approx(1e-3 * (1 - warmup / total))

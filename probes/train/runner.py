@@ -21,7 +21,7 @@ from probes.train.metric import ProbeMetric, select_best
 from probes.train.model import ProbeModel
 from dense.io import atomic_path
 from probes.train.results import write_run_results
-from probes.train.schedules import Probe3DCosineLR  # noqa: F401  (registers the 'probe3d' policy's scheduler)
+from probes.train.schedules import ClosedFormLR  # noqa: F401  (registers the closed-form policies' scheduler)
 from probes.train.spec import expand_grid
 
 PROBE_WEIGHTS = 'probes.safetensors'
@@ -88,12 +88,18 @@ def _optimizer(cfg: Config, model: ProbeModel) -> OptimWrapper:
 
 
 def _schedulers(schedule: dict) -> list[dict]:
-    """Linear warm-up, then cosine or poly decay to 0, per iteration; or Probe3D's ``policy='probe3d'``
-    (:mod:`probes.train.schedules`: warm-up from and decay to ``min_factor`` = 0.01 of the peak)."""
+    """Linear warm-up, then cosine or poly decay to 0, per iteration; or a reference's closed form
+    (:mod:`probes.train.schedules`): ``'probe3d'`` (warm-up from and decay to ``min_factor`` = 0.01 of the peak),
+    ``'mmcv_poly'`` (DINOv2's mmseg 0.x poly, counted from iteration 0, times the linear warm-up)."""
     max_iters, warmup = schedule['max_iters'], schedule.get('warmup_iters', 0)
     if schedule.get('policy') == 'probe3d':
-        return [dict(type='Probe3DCosineLR', max_iters=max_iters, warmup_iters=warmup,
-                     min_factor=schedule.get('min_factor', 0.01), by_epoch=False, begin=0, end=max_iters)]
+        options = dict(max_iters=max_iters, warmup_iters=warmup, min_factor=schedule.get('min_factor', 0.01))
+        return [dict(type='ClosedFormLR', policy='probe3d', options=options, by_epoch=False, begin=0, end=max_iters)]
+    if schedule.get('policy') == 'mmcv_poly':
+        options = dict(max_iters=max_iters, warmup_iters=warmup, warmup_ratio=schedule.get('warmup_ratio', 1e-6),
+                       power=schedule.get('power', 1.0))
+        return [dict(type='ClosedFormLR', policy='mmcv_poly', options=options, by_epoch=False, begin=0,
+                     end=max_iters)]
     out = []
     if warmup:
         out.append(dict(type='LinearLR', start_factor=schedule.get('warmup_ratio', 1e-3), by_epoch=False,
@@ -106,7 +112,7 @@ def _schedulers(schedule: dict) -> list[dict]:
         out.append(dict(type='PolyLR', power=schedule.get('power', 1.0), eta_min=0.0, by_epoch=False,
                         begin=warmup, end=max_iters))
     else:
-        raise ValueError(f"schedule.policy must be 'cosine', 'poly' or 'probe3d', got {policy!r}")
+        raise ValueError(f"schedule.policy must be 'cosine', 'poly', 'probe3d' or 'mmcv_poly', got {policy!r}")
     return out
 
 
