@@ -22,6 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from probes.heads_owl import OWLHead
+from probes.heads_ref import REF_HEADS
+
 
 def _check_inputs(head: nn.Module, feats: list[torch.Tensor], pooled: torch.Tensor | None) -> None:
     """Raise a clear error when the features do not match what the head was built for."""
@@ -325,6 +328,8 @@ HEADS: dict[str, type[nn.Module]] = {
     'dpt': DPTHead,
     'probe3d_linear': Probe3DLinearHead,
     'probe3d_dpt': Probe3DDPTHead,
+    'owl': OWLHead,
+    **REF_HEADS,  # referring expressions (probes/heads_ref.py): not per-pixel, their task is 'ref'
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 
 import torch
+from mmengine.logging import MessageHub
 from mmengine.model import BaseDataPreprocessor, BaseModel
 from torch import nn
 
@@ -32,6 +33,9 @@ def is_dense(task) -> bool:
 
 class BatchPreprocessor(BaseDataPreprocessor):
     """Moves the training batch dict to the model's device and hands it to ``forward(batch=...)``."""
+
+    def __init__(self):
+        super().__init__(non_blocking=True)  # copies from pinned host memory overlap with compute
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """Return ``{'batch': data on device}``."""
@@ -85,6 +89,7 @@ class ProbeModel(BaseModel):
             for s in specs})
         self.inference = {'mode': 'whole', 'scales': (1.0,), **(inference or {})}
         self.feature_settings = feature_settings(features)
+        self.log_interval = 1  # iterations between logged losses (the runner sets the schedule's)
 
     def to(self, *args, **kwargs) -> 'ProbeModel':
         """Move the heads, the (unregistered) encoder and any frozen module a task holds (its ``to``)."""
@@ -94,8 +99,16 @@ class ProbeModel(BaseModel):
                 task.to(*args, **kwargs)
         return super().to(*args, **kwargs)
 
-    def features(self, x01: torch.Tensor) -> tuple[dict[int, torch.Tensor], torch.Tensor | None]:
-        """One frozen encoder forward: float32 feature maps of every layer any probe uses, and the pooled output."""
+    def features(self, x01: torch.Tensor | None,
+                 batch: dict | None = None) -> tuple[dict[int, torch.Tensor], torch.Tensor | None]:
+        """One frozen encoder forward: float32 feature maps of every layer any probe uses, and the pooled output.
+
+        Without images (``x01`` None) the features come from the batch (``batch['features']``, ``batch['pooled']``:
+        a feature-cache batch, ``probes.train.cached``) and the encoder does not run.
+        """
+        if x01 is None:
+            return ({i: batch['features'][i].float() for i in self.layers},
+                    batch['pooled'].float() if self.uses_pooled else None)
         autocast = (torch.autocast('cuda', dtype=torch.bfloat16) if x01.is_cuda else contextlib.nullcontext())
         # the final-LayerNorm option is passed only when set, so encoders without it keep working
         norm = {'norm': True} if self.feature_settings['norm_layers'] else {}
@@ -112,7 +125,7 @@ class ProbeModel(BaseModel):
         task and batch and passed to its heads as keyword arguments.
         """
         names = list(self.probes) if names is None else list(names)
-        feats, pooled = self.features(x01)
+        feats, pooled = self.features(x01, batch)
         extra = {}
         for task_name in {self.specs[n].task for n in names}:
             task = self.tasks[task_name]
@@ -147,10 +160,17 @@ class ProbeModel(BaseModel):
                                      merge=self.merge, **self.inference)
         return {**outputs, **(self.head_outputs(x01, batch, other) if other else {})}
 
+    def parse_losses(self, losses: dict) -> tuple[torch.Tensor, dict]:
+        """mmengine's loss sum; the logged values only every ``log_interval`` iterations (mmengine turns each
+        into a python float, a host-device sync), so other training steps never wait for the GPU."""
+        loss, log_vars = super().parse_losses(losses)
+        iteration = MessageHub.get_current_instance().get_info('iter', 0)
+        return loss, log_vars if (iteration + 1) % self.log_interval == 0 or iteration == 0 else {}
+
     def forward(self, batch: dict, mode: str = 'loss'):
         """``'loss'``: dict of per-probe losses; ``'predict'``: ``[dict(preds={name: tensor}, batch=batch)]``."""
         if mode == 'loss':
-            outputs = self.head_outputs(batch['image'], batch)
+            outputs = self.head_outputs(batch.get('image'), batch)  # no image: cached features
             return {f'loss_{name}': self.tasks[self.specs[name].task].loss(out, batch)
                     for name, out in outputs.items()}
         if mode == 'predict':
