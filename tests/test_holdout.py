@@ -32,9 +32,9 @@ def test_run_selects_on_heldout_and_reports_val(tmp_path):
     saved = json.loads((tmp_path / 'metrics.json').read_text())
     assert saved['selection'].startswith('held-out 0.25 of train (seed 0)')
     assert set(saved['metrics']) == {'holdout', 'val'}
-    linear = [k[:-len('/mIoU')] for k in saved['metrics']['holdout'] if k.startswith('seg/linear') and k.endswith('/mIoU')]
-    best = saved['best']['seg/linear']['probe']
     held = saved['metrics']['holdout']
+    linear = [k[:-len('/mIoU')] for k in held if k.startswith('seg/linear') and k.endswith('/mIoU')]
+    best = saved['best']['seg/linear']['probe']
     assert held[f'{best}/mIoU'] == max(held[f'{n}/mIoU'] for n in linear)
     assert saved['best']['seg/linear']['val']['mIoU'] == saved['metrics']['val'][f'{best}/mIoU']
 
