@@ -88,8 +88,9 @@ def _loader(cfg: Config, split: str, train: bool) -> dict:
     dataset = _dataset(cfg, split)
     workers = cfg.get('num_workers', 0)
     # evaluation: no padding, so with several ranks every sample is scored exactly once (probes.train.dist)
-    sampler = dict(type='InfiniteSampler', shuffle=True) if train else dict(type='DefaultSampler', shuffle=False,
-                                                                             round_up=False)
+    # train_shuffle=False: Probe3D's single-GPU order (evals/datasets/builder.py shuffles only split 'train')
+    sampler = dict(type='InfiniteSampler', shuffle=cfg.get('train_shuffle', True)) if train else \
+        dict(type='DefaultSampler', shuffle=False, round_up=False)
     return dict(dataset=dataset, batch_size=cfg.get('train_batch_size', 8) if train else cfg.get('val_batch_size', 1),
                 num_workers=workers, persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(),
                 collate_fn=dict(type=collate), sampler=sampler)
