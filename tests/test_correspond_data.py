@@ -6,25 +6,19 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from scipy.spatial.transform import Rotation
 
 from dense.encoders import build_encoder
-from dense.scenes.layout import sample_layout
-from dense.scenes.pairs import orbit, render_pair
+from dense.datasets.pair_fixtures import (FIRST_SEED, NAVI_SCALE, scene_pair_with_poses, write_navi_pairs,
+                                          write_scannet_pairs)
 from dense.datasets.pairs import NAVIPairs, ScanNetPairs, SPairPairs
 from probes.evaluations.correspond import Correspondence
 
 SIZE = (48, 64)
-SEED = 1_000_003
-NAVI_SCALE = 0.1  # scene metres -> NAVI metres, so depths fall in NAVI's 16-bit disparity range
 
 
 @pytest.fixture(scope='module')
 def scene():
-    pair = render_pair(SEED, SIZE)
-    layout = sample_layout(SEED)
-    poses = [(layout.camera.origin, layout.camera.rotation()), orbit(layout, pair.yaw)]
-    return pair, poses
+    return scene_pair_with_poses(FIRST_SEED, SIZE)
 
 
 def _surface_check(xyz: torch.Tensor, depth: np.ndarray, K: np.ndarray, scale: float) -> float:
@@ -38,54 +32,22 @@ def _surface_check(xyz: torch.Tensor, depth: np.ndarray, K: np.ndarray, scale: f
 
 
 def test_scannet_pairs_read_the_published_layout(tmp_path, scene):
-    pair, poses = scene
-    base = tmp_path / 'scene0000_00'
-    for folder in ('color', 'depth', 'pose'):
-        (base / folder).mkdir(parents=True)
-    for frame, (view, (origin, axes)) in enumerate(zip((pair.view_0, pair.view_1), poses)):
-        Image.fromarray(view.image).save(base / 'color' / f'{frame}.jpg', quality=95)
-        mm = np.where(np.isfinite(view.depth), np.round(view.depth * 1000), 0).astype(np.uint16)
-        Image.fromarray(mm).save(base / 'depth' / f'{frame}.png')
-        np.savetxt(base / 'pose' / f'{frame}.txt', np.block([[axes, origin[:, None]], [np.zeros((1, 3)), 1]]),
-                   delimiter=' ')
-    np.savez(tmp_path / 'intrinsics.npz', scene0000_00=pair.K.astype(np.float64))
-    np.savez(tmp_path / 'test.npz', name=np.array([[0, 0, 0, 1]]))
+    pair, _ = scene
+    write_scannet_pairs(tmp_path, num=1, size=SIZE)
     sample = ScanNetPairs(str(tmp_path), image_size=SIZE)[0]
     np.testing.assert_allclose(sample['Rt_01'].numpy(), pair.Rt_01, atol=1e-5)
     np.testing.assert_allclose(sample['xyz_0'].permute(1, 2, 0).numpy(), pair.xyz_0, atol=2e-3)
     assert sample['angle'] == pytest.approx(pair.angle, abs=1e-3)
-    (base / 'pose' / '1.txt').write_text('1 0 0\n0 1 0\n')
+    (tmp_path / 'scene0000_00' / 'pose' / '1.txt').write_text('1 0 0\n0 1 0\n')
     with pytest.raises(ValueError, match='1.txt'):
         ScanNetPairs(str(tmp_path), image_size=SIZE)[0]
 
 
-def _navi_annotation(name: str, view, origin, axes, focal) -> dict:
-    # the scenes' world (X right, Y up, Z away) is left-handed: mirror Z so the pose is a proper rotation
-    # (camera-frame points are unchanged)
-    mirror = np.diag([1.0, 1.0, -1.0])
-    world_to_cam, origin = (mirror @ axes).T, mirror @ origin
-    x, y, z, w = Rotation.from_matrix(world_to_cam).as_quat()
-    t = -world_to_cam @ origin * NAVI_SCALE * 1000  # millimetres
-    return {'filename': name, 'image_size': list(view.depth.shape), 'camera':
-            {'focal_length': focal, 'q': [w, x, y, z], 't': t.tolist()}}
-
-
 def test_navi_pairs_read_disparity_poses_and_intrinsics(tmp_path, scene):
-    pair, poses = scene
-    for folder in ('wild_set', 'multiview_00_pixel'):
-        d = tmp_path / 'obj' / folder
-        (d / 'images').mkdir(parents=True), (d / 'depth').mkdir()
-        anns = []
-        for k, (view, (origin, axes)) in enumerate(zip((pair.view_0, pair.view_1), poses)):
-            Image.fromarray(view.image).save(d / 'images' / f'{k:03d}.jpg')
-            depth_mm = view.depth * NAVI_SCALE * 1000
-            near = np.isfinite(depth_mm) & (view.depth < 0.6 * np.nanmax(view.depth[np.isfinite(view.depth)]))
-            value = np.where(near, np.round(65535 * 10 / np.where(near, depth_mm, 1)), 0).astype(np.uint16)
-            Image.fromarray(value).save(d / 'depth' / f'{k:03d}.png')
-            anns.append(_navi_annotation(f'{k:03d}.jpg', view, origin, axes, float(pair.K[0, 0])))
-        (d / 'annotations.json').write_text(json.dumps(anns))
+    pair, _ = scene
+    write_navi_pairs(tmp_path, num=1, size=SIZE)
     data = NAVIPairs(str(tmp_path), size=48, every=1)
-    assert len(data) == 2
+    assert len(data) == 2  # each view paired with the other
     sample = data[0]
     np.testing.assert_allclose(sample['Rt_01'][:, :3].numpy(), pair.Rt_01[:, :3], atol=1e-4)
     np.testing.assert_allclose(sample['Rt_01'][:, 3].numpy(), pair.Rt_01[:, 3] * NAVI_SCALE, atol=1e-4)
