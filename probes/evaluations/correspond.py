@@ -67,7 +67,7 @@ class Correspondence:
         protocol: Key of :data:`PROTOCOLS` (settings); any setting can be overridden by keyword.
         name: Metric prefix.
         layer: Block whose output is the feature (None: the final tokens).
-        device: Where the encoder runs.
+        device: Where the encoder runs and the matching similarities are computed.
         num_figures: Pairs drawn.
         cache_size: Images whose features are kept for reuse by later pairs.
     """
@@ -134,7 +134,8 @@ class Correspondence:
                     pair.get('meta', {}).get('visible_fraction', 1.0) == 0:
                 skipped += 1  # no overlap to score: no valid point in a view, or no point seen by both
                 continue
-            matches = corr.geometric_matches(*self.pair_features(pair), *grids, s['num_corr'], s['upsample'])
+            matches = corr.geometric_matches(*self.pair_features(pair), *grids, s['num_corr'], s['upsample'],
+                                             self.device)
             K = pair['K'].clone().double()
             K[:2] *= s['error_scale']
             e3, e2 = corr.geometric_errors(matches, pair['Rt_01'], K)

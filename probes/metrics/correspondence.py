@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 
 
-def ratio_test_matches(feat_0: torch.Tensor, feat_1: torch.Tensor, num_corr: int,
-                       chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def ratio_test_matches(feat_0: torch.Tensor, feat_1: torch.Tensor, num_corr: int, chunk: int = 4096,
+                       device: str = 'cpu') -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Probe3D's ratio-test matching: ``(idx_0, idx_1, weight)`` of the ``num_corr`` best view-0 points.
 
     Args:
@@ -31,15 +31,16 @@ def ratio_test_matches(feat_0: torch.Tensor, feat_1: torch.Tensor, num_corr: int
         feat_1: ``[P1, C]`` features of view-1 points (``P1 >= 2``).
         num_corr: Matches kept (fewer when ``P0`` is smaller).
         chunk: View-0 points compared at a time.
+        device: Where the similarities are computed (results come back on the CPU).
     """
     if len(feat_0) == 0 or len(feat_1) < 2:
         raise ValueError(f'ratio-test matching needs points in both views (got {len(feat_0)} and {len(feat_1)})')
-    f0, f1 = F.normalize(feat_0.float(), dim=1), F.normalize(feat_1.float(), dim=1)
+    f0, f1 = (F.normalize(f.float().to(device), dim=1) for f in (feat_0, feat_1))
     dists, nearest = [], []
     for start in range(0, len(f0), chunk):
         top = torch.topk(f0[start:start + chunk] @ f1.T, 2, dim=1)
-        dists.append(1 - top.values)
-        nearest.append(top.indices[:, 0])
+        dists.append(1 - top.values.cpu())
+        nearest.append(top.indices[:, 0].cpu())
     dist, nearest = torch.cat(dists).clamp_min(1e-9), torch.cat(nearest)
     weight = 1 - dist[:, 0] / dist[:, 1].clamp_min(1e-9)
     best = torch.topk(weight, min(int(num_corr), len(weight))).indices
@@ -64,7 +65,7 @@ def pixel_grid(height: int, width: int) -> torch.Tensor:
 
 
 def geometric_matches(feat_0: torch.Tensor, feat_1: torch.Tensor, xyz_0: torch.Tensor, xyz_1: torch.Tensor,
-                      num_corr: int, mode: str = 'bicubic') -> dict[str, torch.Tensor]:
+                      num_corr: int, mode: str = 'bicubic', device: str = 'cpu') -> dict[str, torch.Tensor]:
     """Match the valid points of two ``[3, H, W]`` point grids through ``[C, h, w]`` feature maps.
 
     The features are resized to the grid (``mode``: Probe3D's NAVI script uses bicubic; its ScanNet script samples
@@ -80,7 +81,7 @@ def geometric_matches(feat_0: torch.Tensor, feat_1: torch.Tensor, xyz_0: torch.T
         valid = xyz[2] > 0
         feats.append(dense.permute(1, 2, 0)[valid])
         out[f'x{k}'], out[f'uv{k}'] = xyz.permute(1, 2, 0)[valid], pixel_grid(*size).permute(1, 2, 0)[valid]
-    idx_0, idx_1, weight = ratio_test_matches(feats[0], feats[1], num_corr)
+    idx_0, idx_1, weight = ratio_test_matches(feats[0], feats[1], num_corr, device=device)
     return {'x0': out['x0'][idx_0], 'x1': out['x1'][idx_1], 'uv0': out['uv0'][idx_0], 'uv1': out['uv1'][idx_1],
             'weight': weight}
 
