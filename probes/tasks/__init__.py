@@ -10,6 +10,7 @@ from __future__ import annotations
 from probes.tasks.depth import DepthTask
 from probes.tasks.detection import DetectionTask
 from probes.tasks.normals import NormalsTask
+from probes.tasks.referring import ReferringTask
 from probes.tasks.segmentation import SegmentationTask
 
 TASKS: dict[str, type] = {
@@ -17,6 +18,7 @@ TASKS: dict[str, type] = {
     'depth': DepthTask,
     'normals': NormalsTask,
     'det': DetectionTask,
+    'ref': ReferringTask,
 }
 
 
