@@ -131,8 +131,8 @@ def test_letterbox_pads_with_zeros_and_maps_a_box_back_to_the_pixel():
 
 def test_coco_layout_ov_split_and_bad_input(tmp_path):
     write_fixture(tmp_path, 'coco', num=4)
-    train = CocoDetection(tmp_path, 'train2017', size=64, ov_split='coco_ovr', train=True)
-    evaluation = CocoDetection(tmp_path, 'train2017', size=64, ov_split='coco_ovr')
+    train = CocoDetection(tmp_path, 'train2017', image_size=64, ov_split='coco_ovr', train=True)
+    evaluation = CocoDetection(tmp_path, 'train2017', image_size=64, ov_split='coco_ovr')
     assert len(train.class_names) == 65 and set(COCO_OVR_NOVEL) <= set(train.class_names)
     novel = {train.class_names.index(n) for n in COCO_OVR_NOVEL}
     train_labels = {int(x) for i in range(len(train)) for x in train[i]['box_labels']}
@@ -146,7 +146,7 @@ def test_coco_layout_ov_split_and_bad_input(tmp_path):
     data['annotations'][1]['bbox'] = [3.0, 3.0, 0.0, 5.0]  # no area: dropped
     path.write_text(json.dumps(data))
     with pytest.warns(UserWarning, match='1 boxes reached outside.*1 had no area'):
-        CocoDetection(tmp_path, 'train2017', size=64)
+        CocoDetection(tmp_path, 'train2017', image_size=64)
     data['annotations'][0]['category_id'] = 999
     path.write_text(json.dumps(data))
     with pytest.raises(KeyError, match='instances_train2017.json.*unknown category id 999'):
@@ -185,7 +185,7 @@ def test_coco_ap_equals_pycocotools(tmp_path):
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
     write_fixture(tmp_path, 'coco', num=6)
-    dataset = CocoDetection(tmp_path, 'val2017', size=48, ov_split='coco_ovr')
+    dataset = CocoDetection(tmp_path, 'val2017', image_size=48, ov_split='coco_ovr')
     preds = _detections(dataset, np.random.default_rng(0))
     novel = tuple(dataset.class_names.index(n) for n in COCO_OVR_NOVEL)
     evaluator = DetectionEvaluator(novel)
@@ -205,7 +205,7 @@ def test_coco_ap_equals_pycocotools(tmp_path):
 def test_lvis_ap_equals_lvis_package(tmp_path):
     from lvis import LVIS, LVISEval, LVISResults
     write_fixture(tmp_path, 'lvis', num=6)
-    dataset = CocoDetection(tmp_path, 'val', format='lvis', size=48, ov_split='lvis_no_rare')
+    dataset = CocoDetection(tmp_path, 'val', format='lvis', image_size=48, ov_split='lvis_no_rare')
     preds = _detections(dataset, np.random.default_rng(1))
     evaluator = DetectionEvaluator()
     for pred, meta in preds:
@@ -226,8 +226,8 @@ def test_lvis_ap_equals_lvis_package(tmp_path):
 def test_scenes_detection_matches_the_exported_coco_layout(tmp_path):
     from dense.scenes.export import write_dataset
     write_dataset(tmp_path, 'coco', splits=('val',), n=2, size=(48, 48))
-    exported = CocoDetection(tmp_path, 'val2017', size=48)
-    live = ScenesDetection('val', size=48, num=2)
+    exported = CocoDetection(tmp_path, 'val2017', image_size=48)
+    live = ScenesDetection('val', image_size=48, num=2)
     assert exported.class_names == live.class_names == ['sphere', 'box', 'cylinder', 'cone', 'capsule']
     for i in range(2):
         a, b = exported[i], live[i]

@@ -5,9 +5,9 @@ tasks = dict(det=dict(classes='scenes', ov_split='scenes_3_2', negatives=['pyram
 probes = [dict(task='det', heads=['owl'], layers=[[-1]], lrs=[1e-3], pooled=[False, True],
                head_opts=dict(owl=dict(objectness=True)))]
 data = dict(
-    train=dict(type='scenes_detection', split='train', size=64, num=8, ov_split='scenes_3_2', train=True,
+    train=dict(type='scenes_detection', split='train', image_size=64, num=8, ov_split='scenes_3_2', train=True,
                augment=dict(flip=True)),
-    val=dict(type='scenes_detection', split='val', size=64, num=4, ov_split='scenes_3_2'),
+    val=dict(type='scenes_detection', split='val', image_size=64, num=4, ov_split='scenes_3_2'),
 )
 train_batch_size = 4
 val_batch_size = 2

@@ -7,10 +7,10 @@ negatives = ['pyramid', 'torus', 'wall', 'sky', 'person', 'car', 'tree', 'chair'
 tasks = dict(det=dict(classes='scenes', ov_split='scenes_3_2', negatives=negatives, num_negatives=4, top_k=100))
 probes = [dict(task='det', heads=['owl'], layers=[[-1], 'default'], lrs=[1e-3], pooled=[False, True])]
 data = dict(
-    train=dict(type='scenes_detection', split='train', size=128, num=400, ov_split='scenes_3_2', train=True,
+    train=dict(type='scenes_detection', split='train', image_size=128, num=400, ov_split='scenes_3_2', train=True,
                augment=dict(flip=True)),
-    val=dict(type='scenes_detection', split='val', size=128, num=48, ov_split='scenes_3_2'),
-    test=dict(type='scenes_detection', split='test', size=128, num=96, ov_split='scenes_3_2'),
+    val=dict(type='scenes_detection', split='val', image_size=128, num=48, ov_split='scenes_3_2'),
+    test=dict(type='scenes_detection', split='test', image_size=128, num=96, ov_split='scenes_3_2'),
 )
 train_batch_size = 8
 val_batch_size = 8
