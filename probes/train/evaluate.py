@@ -133,8 +133,13 @@ def run_predict(cfg, weights: str | Path, images: list[str], out_dir: str | Path
     for image_path in tqdm(images, desc='predict', unit='image', dynamic_ncols=True, disable=None):
         x01 = load_image(image_path)
         size = tuple(x01.shape[-2:])
+        picture = (x01.permute(1, 2, 0) * 255).round().byte().numpy() if overlay else None
+        if hasattr(task, 'prepare_image'):  # box tasks: letterboxed input, their own files (boxes JSON, overlay)
+            x, info = task.prepare_image(x01, resize)
+            pred = task.predict(model.infer(x[None].to(device))[name], tuple(x.shape[-2:]))[0]
+            written += task.save_prediction(pred, info, out_dir / Path(image_path).stem, picture)
+            continue
         x = finish_sample({'image': x01}, None, resize)['image'][None].to(device)
         pred = task.predict(model.infer(x)[name], size)[0]
-        picture = (x01.permute(1, 2, 0) * 255).round().byte().numpy() if overlay else None
         written += save_prediction(pred, out_dir / Path(image_path).stem, picture, meta.get('palette'), overlay)
     return written
