@@ -18,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--probe', help='probe name (default: the best of its first family in '
                                         '<work_dir>/metrics.json, else the first probe)')
     parser.add_argument('--out', required=True, help='output directory')
+    parser.add_argument('--expression', help='referring probes: the expression to ground (writes a box JSON and '
+                                             'an overlay per image)')
 
 
 def _default_probe(work_dir: Path) -> str | None:
@@ -34,6 +36,6 @@ def run(args: argparse.Namespace) -> int:
     work_dir = Path(cfg.work_dir)
     weights = args.weights or str(work_dir / 'probes.safetensors')
     probe = args.probe or _default_probe(Path(weights).parent)
-    for path in run_predict(cfg, weights, args.images, args.out, probe):
+    for path in run_predict(cfg, weights, args.images, args.out, probe, expression=args.expression):
         print(path)
     return 0
