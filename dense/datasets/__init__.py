@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dense.datasets.common import collate
+from dense.datasets.detection import CocoDetection, ScenesDetection
 from dense.datasets.segmentation import LAYOUTS, SegFolderDataset
 from dense.datasets.navi import NAVIDataset
 from dense.datasets.nyu import NYUDepthMMSeg, NYUProbe3D
@@ -14,6 +15,8 @@ DATASETS: dict[str, type] = {
     'nyu_mmseg': NYUDepthMMSeg,
     'nyu_probe3d': NYUProbe3D,
     'navi': NAVIDataset,
+    'coco_detection': CocoDetection,
+    'scenes_detection': ScenesDetection,
     'refcoco': RefCOCODataset,
     'ref_scenes': RefScenesDataset,
 }
@@ -25,6 +28,10 @@ def build_dataset(cfg: dict):
     kind = options.pop('type', None)
     if kind not in DATASETS:
         raise KeyError(f'unknown data set type {kind!r}; known: {sorted(DATASETS)}')
+    unresolved = [k for k, v in options.items() if isinstance(v, str) and '{data_root}' in v]
+    if unresolved:
+        raise ValueError(f'{kind}: {unresolved[0]}={options[unresolved[0]]!r} still holds {{data_root}}; build data '
+                         'sets of a config through probes.train.config.data_options(cfg, split)')
     return DATASETS[kind](**options)
 
 
