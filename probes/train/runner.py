@@ -69,6 +69,8 @@ def build_model(cfg: Config, encoder: torch.nn.Module, text_encoder=None) -> Pro
             task.bind_text(text_encoder)
     grids = cfg.probes if isinstance(cfg.probes, (list, tuple)) else [cfg.probes]
     specs = [spec for grid in grids for spec in expand_grid(dict(grid), encoder.depth, encoder.default_layers)]
+    if cfg.get('compile'):  # e.g. compile = dict(backend='inductor', mode='max-autotune-no-cudagraphs')
+        encoder.compile(**dict(cfg.compile))
     return ProbeModel(encoder, tasks, specs, cfg.get('inference'), cfg.get('features'))
 
 
