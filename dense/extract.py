@@ -128,7 +128,7 @@ class FeatureExtractor:
         size = self.image_size
         chunks = []
         batches = range(0, len(images), self.batch_size)
-        for start in tqdm(batches, desc='features', unit='batch', disable=not self.progress or len(batches) < 2):
+        for start in tqdm(batches, desc='features', unit='batch', disable=(not self.progress or len(batches) < 2) or None):
             batch = torch.stack([resize_images(load_image(im)[None], size)[0]
                                  for im in images[start:start + self.batch_size]])
             chunks.append(self._features(batch))
@@ -138,7 +138,7 @@ class FeatureExtractor:
     def iter_images(self, images) -> Iterable[Features]:
         """Features one image at a time at its own size (kept aspect for NaFlex, patch-rounded with ``window``)."""
         images, paths = self._as_list(images)
-        for k, image in enumerate(tqdm(images, desc='features', unit='img', disable=not self.progress)):
+        for k, image in enumerate(tqdm(images, desc='features', unit='img', disable=(not self.progress) or None)):
             x = load_image(image)[None]
             size = self.target_size(*x.shape[-2:])
             layers, pooled = self._features(resize_images(x, size))

@@ -3,6 +3,7 @@ a restricted unpickler for the pickles some published data sets ship (never a pl
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import io
 import json
@@ -25,12 +26,37 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove ``path``'s hidden temporaries (``.<name>.<pid>.*.tmp``) left by a writer that was killed: those of
+    processes that no longer run."""
+    removed = []
+    for tmp in path.parent.glob(f'.{glob.escape(path.name)}.*.tmp'):
+        pid = tmp.name[len(path.name) + 2:].split('.', 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it is renamed onto ``path``, on error removed."""
+    """Yield a temporary path beside ``path``; on success it is renamed onto ``path``, on error removed.
+    Temporaries that a killed writer left for ``path`` are removed first (:func:`remove_stale_temporaries`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.{os.getpid()}.', suffix='.tmp', dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -39,6 +65,34 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def work_dir_lock(work_dir: str | Path) -> Iterator[Path]:
+    """Hold an exclusive lock on ``work_dir`` (``.lock`` inside it, ``flock``: released when the process ends,
+    even when killed); a second run into the same work dir gets a one-line error instead of mixing its logs,
+    checkpoints and results with the first one's."""
+    import fcntl
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    path = work_dir / '.lock'
+    handle = open(path, 'a+')
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or 'another process'
+        handle.close()
+        raise BlockingIOError(f'{work_dir}: another run is using this work dir ({holder}); wait for it to end or '
+                           'give another --work-dir') from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f'pid {os.getpid()}')
+        handle.flush()
+        yield path
+    finally:
+        handle.close()  # releases the lock
 
 
 def write_bytes(path: str | Path, data: bytes) -> Path:
