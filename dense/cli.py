@@ -24,6 +24,8 @@ COMMANDS = {
     'predict': 'probes.cli_predict',
     'report': 'probes.cli_report',
     'evaluate': 'probes.cli_evaluate',
+    'knn': 'probes.cli_knn',
+    'correspond': 'probes.cli_correspond',
     'demo': 'probes.demo',
 }
 

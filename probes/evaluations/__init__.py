@@ -16,7 +16,10 @@ import importlib
 from pathlib import Path
 
 # type -> 'module.path:ClassName'
-EVALUATIONS: dict[str, str] = {}
+EVALUATIONS: dict[str, str] = {
+    'knn': 'probes.evaluations.knn:KNNSegmentation',
+    'correspond': 'probes.evaluations.correspond:Correspondence',
+}
 
 
 def get_evaluation(kind: str) -> type:
