@@ -40,7 +40,7 @@ def evaluate(model: ProbeModel, dataset, batch_size: int = 1) -> dict[str, float
     """Every probe's metrics on ``dataset`` (names ``<probe>/<metric>``), with a progress bar."""
     metric = ProbeMetric(model.tasks, list(model.specs.values()))
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate)
-    for batch in tqdm(loader, desc='eval', unit='batch', dynamic_ncols=True):
+    for batch in tqdm(loader, desc='eval', unit='batch', dynamic_ncols=True, disable=None):
         metric.process(None, model.test_step(batch))
     metric.evaluate(len(dataset))
     return metric.last_metrics
