@@ -9,6 +9,7 @@ from mmengine.model import BaseDataPreprocessor, BaseModel
 from torch import nn
 
 from probes.train.inference import infer_head_outputs
+from probes.train.preprocess import encoder_input, feature_settings
 from probes.train.spec import ProbeSpec
 
 DENSE_LABEL_KEYS = ('seg', 'depth', 'normals')
@@ -62,9 +63,12 @@ class ProbeModel(BaseModel):
         tasks: Task objects by name.
         specs: The probes.
         inference: ``dict(mode='whole' | 'slide', crop_size=(h, w), stride=(h, w), scales=(1.0,))``.
+        features: ``dict(norm_layers=False, preprocess='encoder' | 'probe3d', center_pad=False)``
+            (:mod:`probes.train.preprocess`; defaults: raw block outputs of the encoder's own input).
     """
 
-    def __init__(self, encoder: nn.Module, tasks: dict, specs: list[ProbeSpec], inference: dict | None = None):
+    def __init__(self, encoder: nn.Module, tasks: dict, specs: list[ProbeSpec], inference: dict | None = None,
+                 features: dict | None = None):
         super().__init__(data_preprocessor=BatchPreprocessor())
         encoder.requires_grad_(False).eval()
         object.__setattr__(self, 'encoder', encoder)  # not a submodule: no params, no state_dict entries
@@ -84,6 +88,7 @@ class ProbeModel(BaseModel):
                                                   **s.head_opts)
             for s in specs})
         self.inference = {'mode': 'whole', 'scales': (1.0,), **(inference or {})}
+        self.feature_settings = feature_settings(features)
         self.log_interval = 1  # iterations between logged losses (the runner sets the schedule's)
 
     def to(self, *args, **kwargs) -> 'ProbeModel':
@@ -105,8 +110,10 @@ class ProbeModel(BaseModel):
             return ({i: batch['features'][i].float() for i in self.layers},
                     batch['pooled'].float() if self.uses_pooled else None)
         autocast = (torch.autocast('cuda', dtype=torch.bfloat16) if x01.is_cuda else contextlib.nullcontext())
+        # the final-LayerNorm option is passed only when set, so encoders without it keep working
+        norm = {'norm': True} if self.feature_settings['norm_layers'] else {}
         with torch.no_grad(), autocast:
-            out = self.encoder(self.encoder.normalize(x01), layers=self.layers)
+            out = self.encoder(encoder_input(self.encoder, x01, self.feature_settings), layers=self.layers, **norm)
         feats = {i: out.layers[i].float() for i in self.layers}
         pooled = out.pooled.float() if self.uses_pooled else None
         return feats, pooled
