@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import torch
 
@@ -27,6 +28,7 @@ from dense.encoders import build_encoder
 from probes.train import as_config, build_model
 from probes.train.runner import resolve_schedule
 
+ROOT = Path(__file__).resolve().parents[1]
 SUITE = {  # config, training images
     'ade20k': ('configs/seg/ade20k_linear-dpt_siglip2-so400m14-384.py', 20210),
     'voc': ('configs/seg/voc_linear-dpt_siglip2-so400m14-384.py', 10582),
@@ -57,7 +59,7 @@ def _labels(cfg, batch: int, size: int, device) -> dict:
 
 def estimate(name: str, config: str, images: int, encoder, device, batch_cap: int, pairs: int) -> dict:
     """Per-step times (cached A, on the fly B) of one benchmark and its two totals in GPU-hours."""
-    cfg = as_config(config)
+    cfg = as_config(ROOT / config)
     model = build_model(cfg, encoder).to(device)
     optim = torch.optim.AdamW(model.probes.parameters(), lr=1e-4)
     batch = cfg.get('train_batch_size', 8)
