@@ -5,6 +5,7 @@ Accepted ``weights``: a transformers directory or hub id (``config.json`` + ``mo
 optionally ``file.npz:img`` to pick the image tower of a full image-text checkpoint.
 """
 import json
+import pickle
 import math
 import os
 import re
@@ -48,7 +49,18 @@ def read_tensors(path: Path, keep=_image_key) -> dict:
             state = torch.load(path, map_location='cpu', weights_only=True)
             state = state.get('state_dict', state.get('model', state)) if isinstance(state, dict) else state
             state = {k: v for k, v in state.items() if keep(k)} if isinstance(state, dict) else state
-    except Exception as e:  # safetensors / pickle / zip errors all mean the same thing to the user
+    except pickle.UnpicklingError as e:  # torch's weights_only refused a global: code or a custom class
+        if 'weights only' not in str(e).lower():
+            raise CheckpointError(f'{path}: cannot read checkpoint ({why(e)}); the file is truncated: '
+                                  'download it again') from e
+        found = re.search(r'GLOBAL ([\w.]+)', str(e))
+        raise CheckpointError(
+            f'{path}: not a safe weights file: its pickle holds python objects besides tensors'
+            f'{f" ({found.group(1)})" if found else ""}, which are never loaded here; if you trust its source, '
+            'convert it once: load it with torch.load(path, '
+            'weights_only=False), save the state dict with safetensors.torch.save_file and pass the .safetensors'
+        ) from e
+    except Exception as e:  # safetensors / zip errors all mean the same thing to the user
         raise CheckpointError(f'{path}: cannot read checkpoint ({why(e)}); the file is truncated '
                               'or not a weight file: download it again') from e
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -231,5 +243,9 @@ def load_weights(enc, weights, allow_download: bool | None = None) -> str:
     state, files = read_checkpoint(weights, variant, allow_download)
     expected = enc.vit.state_dict()
     check_state(state, expected, weights, enc.variant)
+    broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise CheckpointError(f'{weights}: {len(broken)} tensor(s) hold NaN or inf (first: {broken[0]}); the '
+                              'checkpoint is corrupt or was saved from a diverged run')
     enc.vit.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True)
     return sha256_files(files)
