@@ -140,7 +140,10 @@ def test_smoke_every_layout(tmp_path):
                             short_side=32) for n in names]
     cfg = Config(dict(encoder=dict(name='test'), work_dir=str(tmp_path / 'run'), evaluation=dict(
         type='zeroshot', templates='plain', num_figures=0, benchmarks=benchmarks)))
-    results = run_evaluation(cfg, kind='zeroshot')
+    encoder, calls = build_encoder('test'), []
+    encoder.register_forward_hook(lambda *args: calls.append(1))
+    results = run_evaluation(cfg, encoder=encoder, kind='zeroshot')
+    assert len(calls) == len(LAYOUTS)  # one forward per image, shared by VOC-21/20 and Context-60/59
     metrics = results['metrics']['test']
     for names in LAYOUTS.values():
         for name in names:

@@ -1,4 +1,4 @@
-"""``build_text_encoder``: the SigLIP 2 text tower of a variant, random-init or from a checkpoint, with its tokenizer."""
+"""``build_text_encoder``: the SigLIP 2 text tower of a variant, random-init or from a checkpoint, with tokenizer."""
 from __future__ import annotations
 
 import dataclasses
