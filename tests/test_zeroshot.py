@@ -12,7 +12,8 @@ from safetensors.torch import save_file
 from dense.encoders import CheckpointError, build_encoder
 from dense.text import build_text_encoder
 from probes.evaluations import run_evaluation
-from probes.zeroshot.evaluation import predict_classes, resize_short_side, windows
+from probes.zeroshot.benchmarks import class_queries, get_benchmark
+from probes.zeroshot.evaluation import ZeroShotSegmentation, predict_classes, resize_short_side, windows
 from probes.zeroshot.methods import METHODS, last_block, text_aligned_patches, value_path
 
 pytestmark = pytest.mark.filterwarnings('ignore:.*MultiScaleDeformableAttention')
@@ -125,10 +126,15 @@ def test_protocol_pieces():
     pred = predict_classes(cos, owner, 2, 10.0, 0.5)
     assert pred.flatten().tolist() == [0 if b < 0.5 else p for b, p in zip(best.tolist(), [0, 1, 1, 0])]
     assert best[3] < 0.5 and pred.flatten()[3] == 0
+    seg = torch.tensor([0, 79, 80, 170, 255])  # COCO-Stuff train ids -> COCO-Object (cvt_coco_object.py)
+    object81 = get_benchmark('object81')
+    assert ZeroShotSegmentation._label({'seg': seg}, object81).tolist() == [1, 80, 0, 0, 0]
+    queries = class_queries(object81)
+    assert len(queries) == 81 and queries[1][-1] == 'body' and queries[10] == ('traffic light',)
 
 
 LAYOUTS = {'voc': ['voc21', 'voc20'], 'pascal_context59': ['context60', 'context59'], 'ade20k': ['ade150'],
-           'coco_stuff': ['stuff171'], 'cityscapes': ['city19']}
+           'coco_stuff': ['stuff171', 'object81'], 'cityscapes': ['city19']}
 
 
 def test_smoke_every_layout(tmp_path):

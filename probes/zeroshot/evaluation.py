@@ -7,8 +7,8 @@ window's text-aligned patch embeddings (:mod:`probes.zeroshot.methods`, all meth
 image) L2-normalised and dotted with the template-averaged class-query embeddings (80 ImageNet templates), the
 cosine maps upsampled to the window and averaged over overlaps, upsampled to the label size, multiplied by
 ``logit_scale`` (a setting: SCLIP 40-65, NACLIP 40) and soft-maxed over queries; a class scores its best query;
-background where the best class probability is under ``prob_thd`` (VOC-21, Context-60). mIoU by mmseg's IoUMetric
-definition (:mod:`probes.metrics.segmentation`). Differences, stated: no PAMR, no SCLIP area threshold.
+background where the best class probability is under ``prob_thd`` (VOC-21, Context-60, COCO-Object). mIoU by mmseg's
+IoUMetric definition (:mod:`probes.metrics.segmentation`). Differences, stated: no PAMR, no SCLIP area threshold.
 """
 from __future__ import annotations
 
@@ -149,11 +149,14 @@ class ZeroShotSegmentation:
         bench = get_benchmark(name)
         queries = class_queries(bench)
         names = [qs[0] for qs in queries]
+        flat = [q for qs in queries for q in qs]
+        unique = list(dict.fromkeys(flat))  # COCO-Object asks 'bed' as background and as a class, like the reference
+        embedded = text.class_embeddings(unique, self.templates).to(self.device)
         return _Spec(
             bench=bench, data=dict(data), names=names, num=None if num is None else int(num),
             short=bench.short_side if short_side == 'default' else short_side,
             owner=torch.tensor([c for c, qs in enumerate(queries) for _ in qs], device=self.device),
-            queries=text.class_embeddings([q for qs in queries for q in qs], self.templates).to(self.device),
+            queries=embedded[torch.tensor([unique.index(q) for q in flat], device=self.device)],
             prob_thd=(self.prob_thd if prob_thd is None else float(prob_thd)) if bench.background else None,
             evaluators={m: SegEvaluator(len(queries), IGNORE_INDEX, names) for m in self.methods})
 
@@ -211,11 +214,14 @@ class ZeroShotSegmentation:
 
     @staticmethod
     def _label(sample: dict, bench) -> torch.Tensor:
-        """The benchmark's labels of a sample (VOC-20: background ignored, others shifted; raw: the PNG's values)."""
+        """The benchmark's labels of a sample (VOC-20: background ignored, others shifted; raw: the PNG's values;
+        COCO-Object from COCO-Stuff train ids)."""
         if bench.label == 'raw':
             from dense.datasets.common import load_label
             return torch.from_numpy(load_label(sample['meta']['seg_map_path']).astype('int64'))
         seg = sample['seg']
+        if bench.label == 'coco_object':  # things (train ids 0-79) shifted up, stuff and unlabelled background
+            return torch.where(seg < 80, seg + 1, 0)
         if bench.label == 'voc20':
             return torch.where((seg == 0) | (seg == IGNORE_INDEX), IGNORE_INDEX, seg - 1)
         return seg
