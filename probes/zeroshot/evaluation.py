@@ -148,7 +148,7 @@ class ZeroShotSegmentation:
         from probes.metrics.segmentation import SegEvaluator
         bench = get_benchmark(name)
         queries = class_queries(bench)
-        names = [qs[0] for qs in queries]
+        names = ['background' if c == 0 and bench.background else qs[0] for c, qs in enumerate(queries)]
         flat = [q for qs in queries for q in qs]
         unique = list(dict.fromkeys(flat))  # COCO-Object asks 'bed' as background and as a class, like the reference
         embedded = text.class_embeddings(unique, self.templates).to(self.device)
