@@ -155,7 +155,7 @@ def test_smoke_every_layout(tmp_path):
         for name in names:
             for method in METHODS:
                 assert 0 <= metrics[f'{name}/{method}/mIoU'] <= 100
-    assert 'voc21/sclip/IoU.background' in metrics and 'IoU.sky' not in ' '.join(metrics)  # 26 words, one class
+    assert 'voc21/sclip/IoU.background' in metrics and 'voc21/sclip/IoU.sky' not in metrics  # 26 words, 1 class
     assert 'IoU.trafficlight' in ' '.join(metrics)  # the references' names
     assert sum('context60/sclip/IoU.' in k for k in metrics) == 60
     assert (tmp_path / 'run' / 'metrics.json').is_file() and not (tmp_path / 'run' / 'figures').exists()
