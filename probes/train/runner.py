@@ -1,6 +1,8 @@
 """Build and run probe training with mmengine's Runner; evaluation, prediction-ready state, results JSON."""
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 import uuid
 from pathlib import Path
@@ -9,7 +11,7 @@ import torch
 from mmengine.config import Config
 from mmengine.evaluator import Evaluator
 from mmengine.optim import OptimWrapper
-from mmengine.runner import Runner, set_random_seed
+from mmengine.runner import set_random_seed
 from safetensors.torch import load_file, save_file
 
 from dense.datasets import build_dataset
@@ -17,11 +19,12 @@ from dense.datasets.common import collate
 from probes.tasks import build_task
 from probes.train import holdout
 from probes.train.checkpoint import WeightsOnlyCheckpointHook
+from probes.train.console import ProbeRunner, visualizer_config
 from probes.train.config import check_config, data_options, load_config, task_options
 from probes.train.hooks import ProgressBarHook
 from probes.train.metric import ProbeMetric, select_best
 from probes.train.model import ProbeModel
-from dense.io import atomic_path
+from dense.io import atomic_path, work_dir_lock
 from probes.train.results import warn_random_weights, write_run_results
 from probes.train.schedules import ClosedFormLR  # noqa: F401  (registers the closed-form policies' scheduler)
 from probes.train.spec import expand_grid
@@ -69,6 +72,8 @@ def build_model(cfg: Config, encoder: torch.nn.Module, text_encoder=None) -> Pro
             task.bind_text(text_encoder)
     grids = cfg.probes if isinstance(cfg.probes, (list, tuple)) else [cfg.probes]
     specs = [spec for grid in grids for spec in expand_grid(dict(grid), encoder.depth, encoder.default_layers)]
+    if cfg.get('compile'):  # e.g. compile = dict(backend='inductor', mode='max-autotune-no-cudagraphs')
+        encoder.compile(**dict(cfg.compile))
     return ProbeModel(encoder, tasks, specs, cfg.get('inference'), cfg.get('features'))
 
 
@@ -168,8 +173,13 @@ def resolve_schedule(schedule: dict, num_train: int, batch_size: int) -> dict:
     return out
 
 
-def build_runner(cfg: Config, model: ProbeModel, resume: bool = False, hooks: tuple = ()) -> Runner:
-    """An mmengine Runner: iteration-based training, per-probe val/test metrics, checkpoints in work_dir."""
+def build_runner(cfg: Config, model: ProbeModel, resume: bool = False, hooks: tuple = ()) -> ProbeRunner:
+    """An mmengine Runner: iteration-based training, per-probe val/test metrics, checkpoints in work_dir.
+
+    ``schedule.val_interval`` validates every that many iterations (from ``schedule.val_begin``, default the
+    first interval): the val metrics go to the log, ``scalars.json`` and TensorBoard. The config may add
+    ``visualizer``, ``custom_hooks`` and ``default_hooks`` (see :mod:`probes.train.console`).
+    """
     distributed = _distributed(cfg)
     train_loader = _train_loader(cfg, model)
     dataset = train_loader['dataset']  # a feature cache counts images, not its views
@@ -179,24 +189,27 @@ def build_runner(cfg: Config, model: ProbeModel, resume: bool = False, hooks: tu
     # with lr_selection the val loop scores the held-out part (selection) and the test loop data.val (reported)
     select = holdout.selection(cfg) is not None
     has_test = 'test' in cfg.data or select
-    return Runner(
-        model=model, work_dir=cfg.work_dir,
+    val_interval = schedule.get('val_interval', schedule['max_iters'])
+    default_hooks = dict(
+        checkpoint=dict(type='CheckpointHook', by_epoch=False, max_keep_ckpts=2, save_last=True,
+                        interval=schedule.get('checkpoint_interval', schedule['max_iters'])),
+        logger=dict(type='LoggerHook', interval=schedule.get('log_interval', 50), log_metric_by_epoch=False))
+    default_hooks.update(cfg.get('default_hooks') or {})
+    return ProbeRunner(
+        model=model, work_dir=cfg.work_dir, cfg=cfg, visualizer=visualizer_config(cfg),
         # unique: mmengine keys its logger and visualizer instances by this name
         experiment_name=cfg.get('experiment_name') or f'{time.strftime("%Y%m%d_%H%M%S")}_{uuid.uuid4().hex[:8]}',
         train_dataloader=train_loader, val_dataloader=_loader(cfg, 'holdout' if select else 'val', False),
         test_dataloader=_loader(cfg, 'val' if select else 'test', False) if has_test else None,
         train_cfg=dict(type='IterBasedTrainLoop', max_iters=schedule['max_iters'],
-                       val_interval=schedule.get('val_interval', schedule['max_iters']),
-                       val_begin=schedule.get('val_begin', schedule['max_iters'] + 1)),
+                       val_interval=val_interval, val_begin=schedule.get(
+                           'val_begin', val_interval if 'val_interval' in schedule else schedule['max_iters'] + 1)),
         val_cfg=dict(type='ValLoop'), val_evaluator=Evaluator([ProbeMetric(**metric)]),
         test_cfg=dict(type='TestLoop') if has_test else None,
         test_evaluator=Evaluator([ProbeMetric(**metric)]) if has_test else None,
         optim_wrapper=_optimizer(cfg, model), param_scheduler=_schedulers(schedule),
-        default_hooks=dict(
-            checkpoint=dict(type='CheckpointHook', by_epoch=False, max_keep_ckpts=2, save_last=True,
-                            interval=schedule.get('checkpoint_interval', schedule['max_iters'])),
-            logger=dict(type='LoggerHook', interval=schedule.get('log_interval', 50))),
-        custom_hooks=[ProgressBarHook(), WeightsOnlyCheckpointHook(), *hooks], log_processor=dict(by_epoch=False),
+        default_hooks=default_hooks, log_processor=dict(by_epoch=False),
+        custom_hooks=[ProgressBarHook(), WeightsOnlyCheckpointHook(), *hooks, *(cfg.get('custom_hooks') or [])],
         randomness=dict(seed=cfg.get('seed', 0)), resume=resume, default_scope=None,
         log_level=cfg.get('log_level', 'INFO'), **distributed)
 
@@ -218,19 +231,23 @@ def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = Fal
     check_config(cfg)
     encoder = encoder if encoder is not None else build_encoder_from_config(cfg)
     model = build_model(cfg, encoder)
-    runner = build_runner(cfg, model, resume=resume, hooks=hooks)
-    warn_random_weights(cfg, encoder, runner.logger)
-    runner.train()
-    runner.val()
-    metrics = {'val': runner.val_evaluator.metrics[0].last_metrics}
-    if 'test' in cfg.data or holdout.selection(cfg):
-        runner.test()
-        metrics['test'] = runner.test_evaluator.metrics[0].last_metrics
-    if holdout.selection(cfg):  # the loops scored the held-out part, then data.val
-        metrics = {'holdout': metrics['val'], 'val': metrics['test']}
-    work_dir = Path(cfg.work_dir)
-    save_probe_state(model, work_dir / PROBE_WEIGHTS)
-    return write_results(cfg, model, metrics, work_dir)
+    # one run per work dir; with several ranks (torchrun / SLURM) rank 0 holds the lock for all
+    first_rank = int(os.environ.get('RANK', os.environ.get('SLURM_PROCID', 0))) == 0
+    with work_dir_lock(cfg.work_dir) if first_rank else contextlib.nullcontext():
+        runner = build_runner(cfg, model, resume=resume, hooks=hooks)
+        warn_random_weights(cfg, encoder, runner.logger)
+        runner.train()
+        if runner.train_loop.val_begin > runner.max_iters:  # no periodic validation ran the final one
+            runner.val()
+        metrics = {'val': runner.val_evaluator.metrics[0].last_metrics}
+        if 'test' in cfg.data or holdout.selection(cfg):
+            runner.test()
+            metrics['test'] = runner.test_evaluator.metrics[0].last_metrics
+        if holdout.selection(cfg):  # the loops scored the held-out part, then data.val
+            metrics = {'holdout': metrics['val'], 'val': metrics['test']}
+        work_dir = Path(cfg.work_dir)
+        save_probe_state(model, work_dir / PROBE_WEIGHTS)
+        return write_results(cfg, model, metrics, work_dir)
 
 
 def save_probe_state(model: ProbeModel, path: Path) -> None:
