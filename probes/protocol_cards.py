@@ -13,7 +13,6 @@ import warnings
 
 import torch
 
-from probes.heads import HEADS
 from probes.tasks import build_task
 from probes.train.config import load_config
 from probes.train.holdout import describe, selection
