@@ -66,7 +66,8 @@ CARDS = {
                   heads=f'{TIPS} pytorch/decoders.py: SegmentationDecoder; SigLIP 2 Sec. 3.3.1 (MAP readout)',
                   input='mmseg configs/_base_/datasets/ade20k.py (scaled to the encoder resolution)',
                   padding='mmseg Pad(seg_pad_val=255) in the crop', augmentation=f'{DINO}: train_pipeline',
-                  optimiser=f'{DINO}: optimizer', lr='grid (not published); suite choice: held-out part of train (probes/train/holdout.py)',
+                  optimiser=f'{DINO}: optimizer',
+                  lr='grid (not published); suite choice: held-out part of train (probes/train/holdout.py)',
                   schedule='not published: DINOv2 length and warm-up, cosine', batch=f'{DINO}: 2 x 8 GPUs',
                   inference=f'{DINO}: test_cfg slide', metrics='mmseg IoUMetric (pooled over the set)')),
     'Cityscapes (mmseg standard, SigLIP 2 / TIPS probes)': dict(
@@ -82,7 +83,8 @@ CARDS = {
                   metrics='mmseg IoUMetric (pooled over the set)')),
     'DINOv2 linear (lin)': dict(
         configs=['configs/seg/ade20k_bnlinear_siglip2-b16-512.py'],
-        refs=dict(layers=f'{DINO}: BNHead in_index=[3] of out_indices', norm='dinov2 get_intermediate_layers(norm=True)',
+        refs=dict(layers=f'{DINO}: BNHead in_index=[3] of out_indices',
+                  norm='dinov2 get_intermediate_layers(norm=True)',
                   heads=f'{DINO}: BNHead (SyncBN + 1x1 conv)', input=f'{DINO}: Resize(img_scale=(99999999, 512))',
                   padding=f'{DINO}: Pad(size=crop, seg_pad_val=255)', augmentation=f'{DINO}: train_pipeline',
                   optimiser=f'{DINO}: optimizer AdamW', lr=f'{DINO}: lr=0.001 (fixed)',
@@ -102,9 +104,9 @@ CARDS = {
 NOTES = (
     "Probe3D's published SigLIP numbers used ImageNet mean / std: set `features.preprocess='probe3d'` to reproduce "
     "them; the default feeds SigLIP 2 its own [-1, 1] input (right for SigLIP 2).",
-    'Probe3D jitters NAVI colours after its ImageNet normalisation (get_navi_transforms inserts ColorJitter before '
-    'the centre crop, after Normalize) and NYU colours on the full 480 x 640 frame before its centre crop; we jitter '
-    '[0, 1] pixels of the crop.',
+    'Probe3D jitters colours on the whole frame before its crops (NYU: 480 x 640 before 80:-80; NAVI: the resized '
+    "frame before the centre crop) and NAVI's after Normalize, where torchvision clips the normalised values to "
+    "[0, 1]; we do the same (`color_jitter.space='imagenet'`).",
     "RandomResizedCrop draws its window with torchvision's get_params (the algorithm albumentations follows); the "
     'random streams differ from albumentations.',
     "Probe3D lists NAVI objects, scenes and views in glob / os.listdir order (file-system dependent): "

@@ -58,7 +58,7 @@ def test_probe3d_card():
     aug = nyu.data.train.augment
     assert aug['color_jitter'] == dict(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.2, p=0.8)
     assert aug['random_resized_crop'] == dict(size=(480, 480), scale=(0.5, 1.0), ratio=(1.0, 1.0), p=0.5)
-    assert navi.data.train.augment == dict(color_jitter=aug['color_jitter'])
+    assert navi.data.train.augment == dict(color_jitter=dict(aug['color_jitter'], space='imagenet'))
     torch.manual_seed(1)
     sample = {'image': torch.rand(3, 480, 480), 'depth': torch.rand(480, 480), 'meta': {}}
     outs = [augment(sample, **aug) for _ in range(6)]

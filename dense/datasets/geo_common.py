@@ -94,6 +94,16 @@ def center_crop(sample: dict, height: int, width: int) -> dict:
     return out
 
 
+def early_color_jitter(sample: dict, augment_cfg: dict | None) -> tuple[dict, dict | None]:
+    """Apply ``augment_cfg['color_jitter']`` now (Probe3D jitters the whole frame before its crops, so the
+    contrast mean is the frame's) and return the sample with the rest of the options."""
+    if not augment_cfg or 'color_jitter' not in augment_cfg:
+        return sample, augment_cfg
+    from dense.datasets.common import augment
+    rest = {k: v for k, v in augment_cfg.items() if k != 'color_jitter'}
+    return augment(sample, color_jitter=augment_cfg['color_jitter']), rest or None
+
+
 def finish_geo_sample(sample: dict, augment_cfg: dict | None, image_size) -> dict:
     """Training augmentation (if any), then the resize of the image alone to ``image_size`` (labels, and so the
     metrics, keep their size), in training as in evaluation: a probe fed at the encoder's native size (SigLIP 2
