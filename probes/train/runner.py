@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import time
 import uuid
@@ -195,8 +196,12 @@ def build_runner(cfg: Config, model: ProbeModel, resume: bool = False, hooks: tu
                         interval=schedule.get('checkpoint_interval', schedule['max_iters'])),
         logger=dict(type='LoggerHook', interval=schedule.get('log_interval', 50), log_metric_by_epoch=False))
     default_hooks.update(cfg.get('default_hooks') or {})
+    runner_cfg = cfg
+    if 'cfg' in distributed:  # DDP's model_wrapper_cfg travels in the runner's config
+        runner_cfg = copy.deepcopy(cfg)
+        runner_cfg.merge_from_dict(distributed.pop('cfg'))
     return ProbeRunner(
-        model=model, work_dir=cfg.work_dir, cfg=cfg, visualizer=visualizer_config(cfg),
+        model=model, work_dir=cfg.work_dir, cfg=runner_cfg, visualizer=visualizer_config(cfg),
         # unique: mmengine keys its logger and visualizer instances by this name
         experiment_name=cfg.get('experiment_name') or f'{time.strftime("%Y%m%d_%H%M%S")}_{uuid.uuid4().hex[:8]}',
         train_dataloader=train_loader, val_dataloader=_loader(cfg, 'holdout' if select else 'val', False),
