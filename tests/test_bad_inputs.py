@@ -59,7 +59,45 @@ CASES = [
      r'--device cuda(:99)?: (CUDA is not available on this machine|only \d+ CUDA device)'),
     ('device-name', lambda t: (['extract', _images(t), str(t / 'f.safetensors'), '--device', 'gpu0'],
                                [t / 'f.safetensors']), r'--device gpu0: not a device name'),
+    ('nan-weights', lambda t: (['extract', _images(t), str(t / 'f.safetensors'), '--encoder', 'test',
+                                '--weights', _nan_weights(t)], [t / 'f.safetensors']),
+     r'nan\.safetensors: 1 tensor\(s\) hold NaN or inf \(first: pos_embed\)'),
+    ('hostile-torch-pickle', lambda t: (['extract', _images(t), str(t / 'f.safetensors'), '--encoder', 'test',
+                                         '--weights', _evil_torch(t)], [t / 'f.safetensors']),
+     r'evil\.pth: not a safe weights file: .*convert it once.*safetensors'),
+    ('unreadable-image', lambda t: (['extract', _broken_image(t), str(t / 'f.safetensors'), '--encoder', 'test'],
+                                    [t / 'f.safetensors']), r'zz_broken\.png: cannot read image'),
+    ('images-only-in-subfolders', lambda t: (['extract', _nested(t), str(t / 'f.safetensors'), '--encoder', 'test'],
+                                             [t / 'f.safetensors']), r'its subfolders have some: pass --recursive'),
+    ('pixel-limit', lambda t: (['extract', _images(t), str(t / 'f.safetensors'), '--encoder', 'test'],
+                               [t / 'f.safetensors']), r'im0\.png: 56 x 40 = 0 M pixels, more than the limit'),
 ]
+
+
+def _nan_weights(tmp_path) -> str:
+    from dense.encoders import build_encoder
+    state = {k: v.clone().contiguous() for k, v in build_encoder('test').vit.state_dict().items()}
+    state['pos_embed'][0, 0, 0] = float('nan')
+    save_file(state, str(tmp_path / 'nan.safetensors'))
+    return str(tmp_path / 'nan.safetensors')
+
+
+def _evil_torch(tmp_path) -> str:
+    torch.save({'w': _Evil()}, tmp_path / 'evil.pth')
+    return str(tmp_path / 'evil.pth')
+
+
+def _broken_image(tmp_path) -> str:
+    folder = _images(tmp_path)
+    (tmp_path / 'imgs' / 'zz_broken.png').write_bytes(b'\x89PNG\r\n\x1a\n' + b'\0' * 20)
+    return folder
+
+
+def _nested(tmp_path) -> str:
+    _images(tmp_path)
+    (tmp_path / 'top').mkdir()
+    (tmp_path / 'imgs').rename(tmp_path / 'top' / 'sub')
+    return str(tmp_path / 'top')
 
 
 def _abs(path: str) -> str:
@@ -68,12 +106,13 @@ def _abs(path: str) -> str:
 
 
 @pytest.mark.parametrize('build,expected', [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_is_a_one_line_error(build, expected, tmp_path, capsys):
+def test_bad_input_is_a_one_line_error(build, expected, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv('SPROBE_MAX_IMAGE_PIXELS', '1000' if 'pixels' in expected else '64000000')
     argv, must_not_exist = build(tmp_path)
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
-    err = capsys.readouterr().err.strip().splitlines()
-    assert exit_info.value.code == 2
-    assert len(err) == 1 and re.search(expected, err[0]), err
+    err = capsys.readouterr().err.strip().splitlines()  # notes (random weights...) may come before the error
+    assert exit_info.value.code == 2 and not any('Traceback' in line for line in err)
+    assert err[-1].startswith(f'sprobe {argv[0]}: error: ') and re.search(expected, err[-1]), err
     for path in must_not_exist:
         assert not path.exists(), f'{path} was written despite the error'

@@ -19,6 +19,8 @@ class ProbeMetric(BaseMetric):
         specs: The probes (their names key the predictions).
     """
 
+    default_prefix = ''  # names carry the probe; mmengine would warn about a missing prefix
+
     def __init__(self, tasks: dict, specs: list[ProbeSpec]):
         super().__init__(collect_device='cpu')
         self.tasks = tasks

@@ -45,7 +45,10 @@ def center_pad(x: torch.Tensor, patch: int) -> torch.Tensor:
 
 
 def encoder_input(encoder, x01: torch.Tensor, settings: dict) -> torch.Tensor:
-    """Pixels in [0, 1] -> the encoder's input under ``settings`` (normalised, maybe padded)."""
+    """Pixels in [0, 1] -> the encoder's input under ``settings`` (normalised, maybe padded); NaN or
+    out-of-range pixels (0-255 floats) are a one-line error (``dense.extract.check_pixels``)."""
+    from dense.extract import check_pixels
+    check_pixels(x01)
     if settings['preprocess'] == 'probe3d':
         mean = x01.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
         std = x01.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
