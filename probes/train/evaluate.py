@@ -141,7 +141,9 @@ def run_predict(cfg, weights: str | Path, images: list[str], out_dir: str | Path
     name = probe or next(iter(model.specs))
     if name not in model.specs:
         raise KeyError(f'unknown probe {name!r}; the config has {sorted(model.specs)}')
-    referring = getattr(model.tasks[model.specs[name].task], 'needs_text', False)
+    task = model.tasks[model.specs[name].task]
+    # referring probes ground one expression; detection (also text-queried) letterboxes and takes any queries
+    referring = getattr(task, 'needs_text', False) and not hasattr(task, 'prepare_image')
     if referring and not expression:
         raise ValueError(f'probe {name} grounds a referring expression: pass --expression "the ..."')
     for image_path in images:  # every input checked before anything is written
@@ -152,7 +154,6 @@ def run_predict(cfg, weights: str | Path, images: list[str], out_dir: str | Path
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     device = next(model.probes.parameters()).device
-    task = model.tasks[model.specs[name].task]
     written = []
     for image_path in tqdm(images, desc='predict', unit='image', dynamic_ncols=True, disable=None):
         x01 = load_image(image_path)
