@@ -50,7 +50,7 @@ def read_tensors(path: Path, keep=_image_key) -> dict:
             state = state.get('state_dict', state.get('model', state)) if isinstance(state, dict) else state
             state = {k: v for k, v in state.items() if keep(k)} if isinstance(state, dict) else state
     except pickle.UnpicklingError as e:  # torch's weights_only refused a global: code or a custom class
-        if 'weights only' not in str(e).lower():
+        if 'GLOBAL' not in str(e):  # a refused global (code, a custom class); else a damaged pickle
             raise CheckpointError(f'{path}: cannot read checkpoint ({why(e)}); the file is truncated: '
                                   'download it again') from e
         found = re.search(r'GLOBAL ([\w.]+)', str(e))
