@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--out', required=True, help='output directory')
     parser.add_argument('--overlay', action='store_true', help='also write <name>_overlay.png: the class map '
                         'blended over the image')
+    parser.add_argument('--expression', help='referring probes: the expression to ground (writes a box JSON and '
+                                             'an overlay per image)')
     add_device_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. encoder.weights=DIR work_dir=RUN')
@@ -52,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     work_dir = Path(cfg.work_dir)
     weights = args.weights or str(work_dir / 'probes.safetensors')
     probe = args.probe or _default_probe(Path(weights).parent)
-    for path in run_predict(cfg, weights, args.images, args.out, probe, device=device, overlay=args.overlay):
+    for path in run_predict(cfg, weights, args.images, args.out, probe, device=device, overlay=args.overlay,
+                            expression=args.expression):
         print(path)
     return 0

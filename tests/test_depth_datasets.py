@@ -213,6 +213,6 @@ def test_smoke_config_per_layout(tmp_path, config, layout):
     cfg.work_dir = str(tmp_path / 'work')
     results = run_training(cfg)
     task = next(iter(cfg.tasks))
-    assert set(results['best']) == {f'{task}/linear', f'{task}/dpt'}
+    assert set(results['best']) == {f'{task}/probe3d_linear', f'{task}/probe3d_dpt'}
     assert all(np.isfinite(results['best'][g]['val']['rmse']) for g in results['best'])
     assert (tmp_path / 'work' / 'metrics.json').is_file()

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from dense.datasets.fixtures_ref import write_refcocox
+
 SIZE = (48, 64)
 
 
@@ -148,7 +150,8 @@ def write_navi(root: Path, rng: np.random.Generator, num: int = 2, size=NAVI_SIZ
 
 
 WRITERS = {'ade20k': write_ade20k, 'voc': write_voc, 'pascal_context59': write_pascal_context,
-           'coco_stuff': write_coco_stuff, 'cityscapes': write_cityscapes, 'navi': write_navi}
+           'coco_stuff': write_coco_stuff, 'cityscapes': write_cityscapes, 'navi': write_navi,
+           'refcocox': write_refcocox}  # RefCOCO / RefCOCO+ / RefCOCOg (fixtures_ref.py)
 
 
 def write_fixture(kind: str, root: str | Path, num: int = 2, seed: int = 0, **options) -> Path:

@@ -125,6 +125,17 @@ def normals_from_depth(depth: torch.Tensor, fx: float, fy: float, cx: float, cy:
     return clean_normals(n / n.norm(dim=0).clamp_min(1e-12), depth * ok)
 
 
+def finish_geo_sample(sample: dict, augment_cfg: dict | None, image_size) -> dict:
+    """Training augmentation (if any), then the resize of the image alone to ``image_size`` (labels, and so the
+    metrics, keep their size), in training as in evaluation: a probe fed at the encoder's native size (SigLIP 2
+    paper configs) sees that size in both."""
+    from dense.datasets.common import augment
+    from dense.datasets.segmentation import finish_sample
+    if augment_cfg is not None:
+        sample = augment(sample, **augment_cfg)
+    return finish_sample(sample, None, image_size)
+
+
 PROBE3D_FAR = 1e6  # Probe3D compute_normal: "if missing depth (depth = 0), make it very far"
 
 

@@ -44,8 +44,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch.utils.data import Dataset
 
-from dense.datasets.geo_common import clean_depth, probe3d_normals, read_navi_depth
-from dense.datasets.segmentation import finish_sample
+from dense.datasets.geo_common import clean_depth, finish_geo_sample, probe3d_normals, read_navi_depth
 
 
 def _listing(path: str, order: str) -> list[str]:
@@ -153,7 +152,7 @@ class NAVIDataset(Dataset):
         short_side: resize + centre-crop size before the box crop (Probe3D: 512); None = full resolution.
         order: ``'sorted'`` or ``'listdir'`` (Probe3D's file-system order).
         augment: options of ``dense.datasets.common.augment`` for training (Probe3D: ``color_jitter``).
-        image_size: resize the image alone to this (int: shorter side) when not augmenting.
+        image_size: resize the image alone to this (int: shorter side), after any augmentation.
     """
 
     def __init__(self, root: str, split: str = 'train', size: tuple[int, int] | None = (512, 512), every: int = 4,
@@ -207,4 +206,4 @@ class NAVIDataset(Dataset):
         if self.size is not None:
             image, depth, normals = (_nearest(x, tuple(self.size)) for x in (image, depth, normals))
         sample = {'image': image, 'depth': depth[0], 'normals': normals, 'meta': meta}
-        return finish_sample(sample, self.augment, self.image_size)
+        return finish_geo_sample(sample, self.augment, self.image_size)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader
 from tqdm import tqdm
@@ -12,7 +13,7 @@ from tqdm import tqdm
 from dense.datasets import build_dataset
 from dense.datasets.common import collate
 from dense.extract import load_image
-from dense.io import atomic_path
+from dense.io import atomic_path, write_json
 from probes.train.config import data_options, dataset_metainfo
 from probes.train.metric import ProbeMetric
 from probes.train.model import ProbeModel
@@ -107,19 +108,42 @@ def save_prediction(pred: torch.Tensor, path_stem: Path, image: np.ndarray | Non
     return [npy, _png(path_stem.with_name(f'{path_stem.name}_{kind}.png'), Image.fromarray(rgb))]
 
 
+def predict_referring(model: ProbeModel, name: str, x01: torch.Tensor, expression: str,
+                      size: tuple[int, int] | None) -> dict:
+    """One referring probe's box for ``expression`` on one image ``[1, 3, H, W]``, run at ``size`` (the config's
+    data ``size``) and returned in the image's own pixels."""
+    inputs = F.interpolate(x01, size=tuple(size), mode='bilinear', antialias=True) if size else x01
+    out = model.head_outputs(inputs, {'image': inputs, 'expression': [expression]}, [name])[name]
+    return model.tasks[model.specs[name].task].predict(out, tuple(x01.shape[-2:]))[0]
+
+
+def save_referring(pred: dict, image: torch.Tensor, expression: str, path_stem: Path) -> list[Path]:
+    """A referring prediction as JSON (expression, pixel box x0 y0 x1 y1) and an overlay PNG (visualize.boxes)."""
+    from visualize._common import save_figure
+    from visualize.boxes import draw_referring
+    box = [round(float(v), 2) for v in pred['box']]
+    write_json(path_stem.with_suffix('.json'), dict(expression=expression, box=box))
+    pixels = (image.permute(1, 2, 0) * 255).round().byte().cpu().numpy()
+    return [path_stem.with_suffix('.json'), *save_figure(draw_referring(pixels, expression, box), path_stem)]
+
+
 @torch.no_grad()
 def run_predict(cfg, weights: str | Path, images: list[str], out_dir: str | Path, probe: str | None = None,
                 encoder: torch.nn.Module | None = None, device: str | None = None,
-                overlay: bool = False) -> list[Path]:
+                overlay: bool = False, expression: str | None = None) -> list[Path]:
     """Predict with one probe (default: the first of the config) for each image: the image goes through the
     config's evaluation resize (:func:`eval_image_resize`) and inference settings (whole / slide, scales) as in
-    ``eval``, and the prediction comes back at the image's own size (see :func:`save_prediction`)."""
+    ``eval``, and the prediction comes back at the image's own size (see :func:`save_prediction`). Referring
+    probes need ``expression`` and write ``<image>.json`` (the box) and ``<image>.png`` (an overlay)."""
     from dense.datasets.segmentation import finish_sample
     cfg = as_config(cfg)
     model = load_trained(cfg, weights, encoder, device)
     name = probe or next(iter(model.specs))
     if name not in model.specs:
         raise KeyError(f'unknown probe {name!r}; the config has {sorted(model.specs)}')
+    referring = getattr(model.tasks[model.specs[name].task], 'needs_text', False)
+    if referring and not expression:
+        raise ValueError(f'probe {name} grounds a referring expression: pass --expression "the ..."')
     for image_path in images:  # every input checked before anything is written
         if not Path(image_path).is_file():
             raise FileNotFoundError(f'{image_path}: not an image file')
@@ -132,9 +156,19 @@ def run_predict(cfg, weights: str | Path, images: list[str], out_dir: str | Path
     written = []
     for image_path in tqdm(images, desc='predict', unit='image', dynamic_ncols=True, disable=None):
         x01 = load_image(image_path)
+        if referring:
+            pred = predict_referring(model, name, x01[None].to(device), expression,
+                                     data_options(cfg, 'val' if 'val' in cfg.data else 'test').get('size'))
+            written += save_referring(pred, x01, expression, out_dir / Path(image_path).stem)
+            continue
         size = tuple(x01.shape[-2:])
+        picture = (x01.permute(1, 2, 0) * 255).round().byte().numpy() if overlay else None
+        if hasattr(task, 'prepare_image'):  # box tasks: letterboxed input, their own files (boxes JSON, overlay)
+            x, info = task.prepare_image(x01, resize)
+            pred = task.predict(model.infer(x[None].to(device))[name], tuple(x.shape[-2:]))[0]
+            written += task.save_prediction(pred, info, out_dir / Path(image_path).stem, picture)
+            continue
         x = finish_sample({'image': x01}, None, resize)['image'][None].to(device)
         pred = task.predict(model.infer(x)[name], size)[0]
-        picture = (x01.permute(1, 2, 0) * 255).round().byte().numpy() if overlay else None
         written += save_prediction(pred, out_dir / Path(image_path).stem, picture, meta.get('palette'), overlay)
     return written

@@ -83,10 +83,14 @@ def versions() -> dict[str, str]:
 
 
 def _columns(task: str, probes: list[str], values: dict) -> tuple[str, ...]:
-    """The task's ``table_metrics``, else every metric of its first probe."""
+    """The task's ``table_metrics``, else every metric of its first probe; a task with ``table_per_split`` also
+    gets its first metric per tagged split (``Acc@0.5.refcoco_testA``, ...)."""
     from probes.tasks import TASKS
     columns = getattr(TASKS.get(task), 'table_metrics', None)
-    return tuple(columns) if columns else tuple(k.rsplit('/', 1)[1] for k in values if k.startswith(probes[0] + '/'))
+    metrics = tuple(k.rsplit('/', 1)[1] for k in values if k.startswith(probes[0] + '/'))
+    if columns and getattr(TASKS.get(task), 'table_per_split', False):
+        return tuple(columns) + tuple(sorted(m for m in metrics if m.startswith(columns[0] + '.')))
+    return tuple(columns) if columns else metrics
 
 
 def _cell(value) -> str:
