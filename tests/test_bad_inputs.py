@@ -85,7 +85,18 @@ CASES = [
      r'iter_2\.pth: cannot resume: unreadable checkpoint'),
     ('labels-without-valid-pixel', lambda t: (_all_ignored_ade(t), [t / 'run' / 'metrics.json']),
      r'validation/.*every seg probe scores mIoU = NaN: no label pixel is valid'),
+    ('custom-mask-missing', lambda t: (['train', 'configs/seg/custom_linear-dpt_test-smoke.py', '--work-dir',
+                                        str(t / 'run'), '--cfg-options', f'data_root={_custom_without_mask(t)}'],
+                                       [t / 'run' / 'metrics.json']),
+     r'masks/photo_001\.png: mask of .*photo_001\.jpg not found'),
 ]
+
+
+def _custom_without_mask(tmp_path) -> str:
+    from dense.datasets.fixtures import write_fixture
+    write_fixture('custom', tmp_path / 'data')
+    (tmp_path / 'data' / 'train' / 'masks' / 'photo_001.png').unlink()
+    return str(tmp_path / 'data')
 
 
 def _truncated(path: str) -> str:
