@@ -57,7 +57,7 @@ def check_resume_checkpoint(work_dir) -> None:
     try:
         state = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as err:
-        why = 'holds python objects besides tensors' if 'weights only' in str(err).lower() else 'is truncated'
+        why = 'holds python objects besides tensors' if 'GLOBAL ' in str(err) else 'is damaged or truncated'
         raise ValueError(f'{path}: cannot resume: the checkpoint {why} and is not loaded; delete it (and '
                          f'{pointer}) to start over') from None
     except (RuntimeError, EOFError, OSError) as err:
