@@ -19,7 +19,7 @@ from dense.datasets import build_dataset
 from dense.datasets.common import collate
 from probes.tasks import build_task
 from probes.train import holdout
-from probes.train.checkpoint import WeightsOnlyCheckpointHook
+from probes.train.checkpoint import WeightsOnlyCheckpointHook, check_resume_checkpoint
 from probes.train.console import ProbeRunner, visualizer_config
 from probes.train.config import check_config, data_options, load_config, task_options
 from probes.train.hooks import ProgressBarHook
@@ -239,6 +239,8 @@ def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = Fal
     # one run per work dir; with several ranks (torchrun / SLURM) rank 0 holds the lock for all
     first_rank = int(os.environ.get('RANK', os.environ.get('SLURM_PROCID', 0))) == 0
     with work_dir_lock(cfg.work_dir) if first_rank else contextlib.nullcontext():
+        if resume:
+            check_resume_checkpoint(cfg.work_dir)
         runner = build_runner(cfg, model, resume=resume, hooks=hooks)
         warn_random_weights(cfg, encoder, runner.logger)
         runner.train()
