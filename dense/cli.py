@@ -21,6 +21,7 @@ COMMANDS = {
     'report': 'probes.cli_report',
     'evaluate': 'probes.cli_evaluate',
     'demo': 'probes.demo',
+    'pretrain': 'dense.pretrain.cli',
 }
 
 

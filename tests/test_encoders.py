@@ -21,7 +21,7 @@ def test_every_variant_builds_on_meta(name):
     # SigLIP checkpoints use tanh-GELU everywhere (timm's defs default to exact GELU for some variants)
     assert all(isinstance(m.mlp.act, GELUTanh) for m in [*enc.vit.blocks, enc.vit.attn_pool])
     # Probe3D's arithmetic, checked by hand: B 2,5,8,11; L 5,11,17,23; So400m 5,12,17,26; g-opt 9,19,29,39
-    expected = {12: (2, 5, 8, 11), 24: (5, 11, 17, 23), 27: (5, 12, 17, 26), 40: (9, 19, 29, 39), 8: (1, 3, 5, 7),
+    expected = {6: (0, 2, 5), 12: (2, 5, 8, 11), 24: (5, 11, 17, 23), 27: (5, 12, 17, 26), 40: (9, 19, 29, 39), 8: (1, 3, 5, 7),
                 4: (0, 1, 2, 3)}
     assert enc.default_layers == expected[enc.depth]
     assert not enc.training and not any(p.requires_grad for p in enc.parameters())

@@ -181,3 +181,30 @@ def _map_head(w: dict, p: str) -> dict:
         out[f'attn_pool.mlp.fc{j + 1}.weight'] = _dense(w[f'{p}MlpBlock_0/Dense_{j}/kernel'])
         out[f'attn_pool.mlp.fc{j + 1}.bias'] = _t(w[f'{p}MlpBlock_0/Dense_{j}/bias'])
     return out
+
+
+def timm_to_hf(state: dict) -> dict:
+    """timm fixed-resolution SigLIP keys -> transformers ``SiglipVisionModel`` keys (``vision_model.``-prefixed).
+
+    The inverse of :func:`hf_to_timm` for conv patch embeddings: used to write trained towers as HF checkpoints.
+    """
+    block = {v: k for k, v in _HF_BLOCK.items()}
+    top = {v: k for k, v in _HF_TOP.items()}
+    out = {}
+    for k, v in state.items():
+        base, kind = k.rsplit('.', 1) if '.' in k else (k, '')
+        m = re.fullmatch(r'blocks\.(\d+)\.(.+)', base)
+        if m and m.group(2) == 'attn.qkv':
+            for name, part in zip('qkv', v.chunk(3)):
+                out[f'encoder.layers.{m.group(1)}.self_attn.{name}_proj.{kind}'] = part
+        elif m:
+            out[f'encoder.layers.{m.group(1)}.{block[m.group(2)]}.{kind}'] = v
+        elif k == 'pos_embed':
+            out['embeddings.position_embedding.weight'] = v.reshape(-1, v.shape[-1])
+        elif k == 'attn_pool.latent':
+            out['head.probe'] = v
+        elif base == 'attn_pool.q':
+            out[f'head.attention.in_proj_{kind}'] = torch.cat([v, state[f'attn_pool.kv.{kind}']])
+        elif base != 'attn_pool.kv':
+            out[f'{top[base]}.{kind}'] = v
+    return {f'vision_model.{k}': v for k, v in out.items()}
