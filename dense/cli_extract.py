@@ -5,8 +5,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from .extract import FeatureExtractor, list_images
-from .features_io import save_features
 
 
 def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,7 +15,34 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--pos-resize', default=None,
                         choices=['bicubic', 'bilinear', 'bilinear_antialias', 'bicubic_antialias'],
                         help='position-embedding resizing (default: the checkpoint family\'s own)')
-    parser.add_argument('--device', default='cpu')
+    add_device_argument(parser)
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """``--device``: where the encoder (and probes) run."""
+    parser.add_argument('--device', default='auto',
+                        help="cpu, cuda, cuda:1, ... (default auto: cuda when available, else cpu)")
+
+
+def resolve_device(device: str | None) -> str:
+    """``--device`` checked: 'auto' picks cuda when available; an absent CUDA / GPU index is a one-line error."""
+    import torch
+    if device in (None, 'auto'):
+        return 'cuda' if torch.cuda.is_available() else 'cpu'
+    try:
+        chosen = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f'--device {device}: not a device name ({err})') from None
+    if chosen.type == 'cuda':
+        if not torch.cuda.is_available():
+            raise ValueError(f'--device {device}: CUDA is not available on this machine (use --device cpu)')
+        if chosen.index is not None and chosen.index >= torch.cuda.device_count():
+            raise ValueError(f'--device {device}: only {torch.cuda.device_count()} CUDA device(s) here')
+    elif chosen.type == 'mps' and not torch.backends.mps.is_available():
+        raise ValueError(f'--device {device}: MPS is not available on this machine (use --device cpu)')
+    elif chosen.type not in ('cpu', 'cuda', 'mps'):
+        raise ValueError(f'--device {device}: use cpu, cuda[:N] or mps')
+    return str(chosen)
 
 
 def build_encoder_from_args(args: argparse.Namespace):
@@ -47,6 +72,8 @@ def extract_folder(encoder, images: str | Path, out: str | Path, layers=None, im
                    per_image: bool = False, window: bool = False, max_num_patches: int = 256,
                    batch_size: int = 8, device: str = 'cpu') -> list[Path]:
     """Extract features of every image in a folder; return the files written."""
+    from .extract import FeatureExtractor, list_images
+    from .features_io import save_features
     paths = list_images(images)
     out = Path(out)
     if per_image:
@@ -75,6 +102,7 @@ def extract_folder(encoder, images: str | Path, out: str | Path, layers=None, im
 
 
 def run(args: argparse.Namespace) -> int:
+    device = resolve_device(args.device)
     size = args.image_size
     if size is not None and (len(size) not in (1, 2) or min(size) < 1):
         raise ValueError(f'--image-size takes H or H W, positive; got {size}')
@@ -83,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     size = None if size is None else (size[0], size[-1])
     written = extract_folder(build_encoder_from_args(args), args.images, args.out, layers=args.layers,
                              image_size=size, per_image=args.per_image, window=args.window,
-                             max_num_patches=args.max_num_patches, batch_size=args.batch_size, device=args.device)
+                             max_num_patches=args.max_num_patches, batch_size=args.batch_size,
+                             device=device)
     print(f'wrote {len(written)} feature file(s): {written[0]}{" ..." if len(written) > 1 else ""}')
     return 0

@@ -20,9 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, kind: str | None = None) -> int:
     from probes.evaluations import run_evaluation
     from probes.train.results import markdown_table
+    from probes.train.config import apply_options
     from probes.train.runner import as_config
-    cfg = as_config(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    cfg = apply_options(as_config(args.config), args.cfg_options)
     results = run_evaluation(cfg, kind=kind)
     print(markdown_table(results, split='test'))
     return 0

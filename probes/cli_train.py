@@ -10,8 +10,6 @@ from pathlib import Path
 
 from mmengine.config import DictAction
 
-from probes.train.results import markdown_table
-from probes.train.runner import as_config, run_training
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,14 +22,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_config(args: argparse.Namespace):
     """The config with --work-dir and --cfg-options applied."""
-    cfg = as_config(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    from probes.train.config import apply_options
+    from probes.train.runner import as_config
+    cfg = apply_options(as_config(args.config), args.cfg_options)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     return cfg
 
 
 def run(args: argparse.Namespace) -> int:
+    from probes.train.results import markdown_table
+    from probes.train.runner import run_training
     cfg = load_config(args)
     if args.resume and not (Path(cfg.work_dir) / 'last_checkpoint').is_file():
         print(f'note: no checkpoint in {cfg.work_dir} to resume from: training from the start', file=sys.stderr)

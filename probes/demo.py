@@ -17,6 +17,7 @@ from dense.encoders import build_encoder
 from dense.extract import FeatureExtractor
 from dense.features_io import save_features
 from dense.io import write_json
+from probes.train.results import run_header
 from dense.scenes import CLASS_NAMES, SceneSet
 from dense.scenes.batch import to_batch
 
@@ -99,7 +100,7 @@ def run_demo(work_dir: str | Path = 'work_dirs/demo', config: str | Path = DEMO_
     timings['probe_training_s'] = time.perf_counter() - start
     figures += prediction_figures(cfg, enc, results, work_dir)
     figures += make_run_figures(cfg.work_dir)
-    summary = {'encoder': enc.variant, 'encoder_weights_sha256': enc.weights_sha256,
+    summary = {**run_header(cfg, enc), 'encoder': enc.variant,
                'best': results['best'], 'timings': timings,
                'figures': sorted(str(Path(p).relative_to(work_dir)) for p in figures
                                  if Path(p).is_relative_to(work_dir))}

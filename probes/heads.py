@@ -1,4 +1,4 @@
-"""Probe heads on frozen patch features: linear (SigLIP 2 / TIPS), BN + linear (DINOv2) and DPT.
+"""Probe heads on frozen patch features: linear (SigLIP 2 / TIPS), BN + linear (DINOv2), DPT (TIPS) and Probe3D's.
 
 Every head is a plain ``nn.Module`` registered in :data:`HEADS`. The constructor takes explicit dimensions
 (``in_dims``: one channel count per input layer, ``out_channels``) plus head options; ``forward(feats, pooled)``
@@ -11,15 +11,19 @@ References:
       Pretraining with Spatial awareness", and Tschannen et al. 2025, "SigLIP 2", Sec. 3.3.1 (MAP output
       instead of the CLS token).
     - BN + 1x1 conv on one or several layers: Oquab et al. 2023, "DINOv2", Sec. 7.4 ("lin" and "+ms").
-    - DPT: Ranftl et al. 2021, "Vision Transformers for Dense Prediction" (reassemble, fusion with residual
-      conv units, "project" readout); El Banani et al. 2024, "Probing the 3D Awareness of Visual Foundation
-      Models" (4 layers at quarter depths).
+    - DPT: Ranftl et al. 2021, "Vision Transformers for Dense Prediction"; ``dpt`` is TIPS's decoder
+      (google-deepmind/tips ``pytorch/decoders.py``), the SigLIP 2 paper's; ``probe3d_dpt`` / ``probe3d_linear``
+      are El Banani et al. 2024, "Probing the 3D Awareness of Visual Foundation Models"
+      (mbanani/probe3d ``evals/models/probes.py: DPT, Linear``).
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from probes.heads_owl import OWLHead
+from probes.heads_ref import REF_HEADS
 
 
 def _check_inputs(head: nn.Module, feats: list[torch.Tensor], pooled: torch.Tensor | None) -> None:
@@ -88,13 +92,13 @@ class BNLinearHead(LinearHead):
         super().__init__(in_dims, out_channels, pooled_dim=pooled_dim, batch_norm=True, dropout=dropout)
 
 
-class ResidualConvUnit(nn.Module):
-    """DPT's residual conv unit: x + conv(relu(conv(relu(x))))."""
+class PreActUnit(nn.Module):
+    """TIPS's ``PreActResidualConvUnit`` (``pytorch/decoders.py``): x + conv2(relu(conv1(relu(x)))), no biases."""
 
     def __init__(self, channels: int):
         super().__init__()
-        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
-        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the unit (out of place)."""
@@ -102,99 +106,230 @@ class ResidualConvUnit(nn.Module):
 
 
 class FusionBlock(nn.Module):
-    """DPT's fusion block: add the (refined) skip, refine, upsample x2, project."""
+    """TIPS's ``FeatureFusionBlock``: add the refined skip (resized to the path if grids differ), refine,
+    upsample x2 (``align_corners=True``), 1x1 conv."""
 
     def __init__(self, channels: int, with_skip: bool = True):
         super().__init__()
-        self.skip_unit = ResidualConvUnit(channels) if with_skip else None
-        self.unit = ResidualConvUnit(channels)
-        self.project = nn.Conv2d(channels, channels, 1)
+        self.residual_unit = PreActUnit(channels) if with_skip else None
+        self.main_unit = PreActUnit(channels)
+        self.out_conv = nn.Conv2d(channels, channels, 1)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
-        """Fuse ``x`` with ``skip`` (same grid) and return the result at twice the resolution."""
-        if self.skip_unit is not None:
-            x = x + self.skip_unit(skip)
-        x = self.unit(x)
-        x = F.interpolate(x, scale_factor=2.0, mode='bilinear', align_corners=True)
-        return self.project(x)
+        """Fuse ``x`` with ``skip`` and return the result at twice the resolution."""
+        if self.residual_unit is not None and skip is not None:
+            if skip.shape != x.shape:
+                skip = F.interpolate(skip, size=x.shape[-2:], mode='bilinear', align_corners=False)
+            x = x + self.residual_unit(skip)
+        x = F.interpolate(self.main_unit(x), scale_factor=2.0, mode='bilinear', align_corners=True)
+        return self.out_conv(x)
 
 
-def _resample(in_ch: int, out_ch: int, scale: float) -> nn.Module:
-    """Project to ``out_ch`` channels and resample by ``scale`` (4, 2: transposed conv; 1; 0.5: strided conv)."""
-    project = nn.Conv2d(in_ch, out_ch, 1)
+def _resize_layer(channels: int, scale: float) -> nn.Module:
+    """Resample by ``scale``: transposed conv (kernel = stride = scale), identity, or strided 3x3 conv (1/k)."""
     if scale > 1:
         factor = int(scale)
         if factor != scale:
             raise ValueError(f'DPTHead: upsampling scales must be integers, got {scale}')
-        return nn.Sequential(project, nn.ConvTranspose2d(out_ch, out_ch, factor, stride=factor))
+        return nn.ConvTranspose2d(channels, channels, factor, stride=factor)
     if scale == 1:
-        return project
+        return nn.Identity()
     stride = round(1 / scale)
     if stride * scale != 1:
         raise ValueError(f'DPTHead: downsampling scales must be 1/k, got {scale}')
-    return nn.Sequential(project, nn.Conv2d(out_ch, out_ch, 3, stride=stride, padding=1))
+    return nn.Conv2d(channels, channels, 3, stride=stride, padding=1)
+
+
+class Reassemble(nn.Module):
+    """TIPS's ``ReassembleBlocks``: optional "project" readout (pooled embedding concatenated to every token,
+    Linear, tanh GELU), 1x1 projection to each level's width, resampling to the level's scale."""
+
+    def __init__(self, in_dims: list[int], dims: tuple[int, ...], scales: tuple[float, ...], pooled_dim: int):
+        super().__init__()
+        self.out_projections = nn.ModuleList(nn.Conv2d(d, r, 1) for d, r in zip(in_dims, dims))
+        self.resize_layers = nn.ModuleList(_resize_layer(r, s) for r, s in zip(dims, scales))
+        if pooled_dim:
+            self.readout_projects = nn.ModuleList(nn.Linear(d + pooled_dim, d) for d in in_dims)
+
+    def forward(self, feats: list[torch.Tensor], pooled: torch.Tensor | None) -> list[torch.Tensor]:
+        """One resampled map per input layer."""
+        out = []
+        for i, x in enumerate(feats):
+            if pooled is not None:
+                x = _broadcast_pooled(x, pooled).permute(0, 2, 3, 1)
+                # JAX's GELU (the TIPS reference) is the tanh approximation
+                x = F.gelu(self.readout_projects[i](x), approximate='tanh').permute(0, 3, 1, 2)
+            out.append(self.resize_layers[i](self.out_projections[i](x)))
+        return out
+
+
+class DPTBody(nn.Module):
+    """TIPS's ``DPTHead``: reassemble, 3x3 conv of every level to ``channels``, fusion from the deepest level
+    up, a 3x3 projection without activation (TIPS' default ``output_activation=False``)."""
+
+    def __init__(self, in_dims: list[int], pooled_dim: int, channels: int, dims: tuple[int, ...],
+                 scales: tuple[float, ...]):
+        super().__init__()
+        self.reassemble = Reassemble(in_dims, dims, scales, pooled_dim)
+        self.convs = nn.ModuleList(nn.Conv2d(r, channels, 3, padding=1, bias=False) for r in dims)
+        self.fusion_blocks = nn.ModuleList(FusionBlock(channels, with_skip=i > 0) for i in range(len(dims)))
+        self.project = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, feats: list[torch.Tensor], pooled: torch.Tensor | None) -> torch.Tensor:
+        """Dense features ``[N, channels, 8h, 8w]`` (with the default scales)."""
+        levels = [conv(x) for conv, x in zip(self.convs, self.reassemble(feats, pooled))]
+        out = self.fusion_blocks[0](levels[-1])
+        for i in range(1, len(levels)):
+            out = self.fusion_blocks[i](out, levels[-(i + 1)])
+        return self.project(out)
 
 
 class DPTHead(nn.Module):
-    """Dense Prediction Transformer decoder on several ViT layers (by default 4, shallow to deep).
+    """The DPT decoder of TIPS (``google-deepmind/tips``, ``pytorch/decoders.py: Decoder``), which the SigLIP 2
+    paper's dense probes follow: module names and parameter shapes equal TIPS's, so its state dicts load.
 
-    Each layer is reassembled to a pyramid level (x4, x2, x1, x0.5 the patch grid), projected to
-    ``hidden_dim`` and fused from the deepest level up; the output is at 8x the patch grid.
+    Four layers (shallow to deep) are reassembled at x4, x2, x1, x0.5 the patch grid with widths D/8, D/4, D/2,
+    D, projected to ``hidden_dim`` (TIPS: 256), fused from the deepest level up with pre-activation residual
+    units, projected (3x3, no activation) and classified per pixel by a linear layer; output at 8x the grid.
 
     Args:
         in_dims: Channels of each input layer, shallow to deep.
         out_channels: Number of outputs per pixel.
-        pooled_dim: Channels of the pooled (MAP) embedding; > 0 enables DPT's "project" readout
-            (concatenate it to every token, then Linear + GELU back to the token width).
-        hidden_dim: Channels of the fusion path (DPT: 256; Probe3D: 512).
-        reassemble_dims: Channels of each reassembled level (DPT-Base: 96, 192, 384, 768).
+        pooled_dim: Channels of the pooled (MAP) embedding; > 0 enables TIPS's "project" readout (TIPS: the CLS
+            token; SigLIP 2: the MAP-head output).
+        hidden_dim: Channels of the fusion path (TIPS: 256).
+        reassemble_dims: Width of each level; default ``(D0/8, D1/4, D2/2, D3)`` (TIPS's post-process channels).
         scales: Resampling factor of each level relative to the patch grid.
     """
 
     def __init__(self, in_dims: list[int], out_channels: int, pooled_dim: int = 0, hidden_dim: int = 256,
-                 reassemble_dims: tuple[int, ...] = (96, 192, 384, 768),
-                 scales: tuple[float, ...] = (4, 2, 1, 0.5)):
+                 reassemble_dims: tuple[int, ...] | None = None, scales: tuple[float, ...] = (4, 2, 1, 0.5)):
         super().__init__()
-        if not len(in_dims) == len(reassemble_dims) == len(scales):
+        if reassemble_dims is None and len(in_dims) == 4:
+            reassemble_dims = tuple(d // k for d, k in zip(in_dims, (8, 4, 2, 1)))
+        if reassemble_dims is None or not len(in_dims) == len(reassemble_dims) == len(scales):
             raise ValueError(f'DPTHead needs one reassemble dim and one scale per input layer: in_dims={in_dims}, '
                              f'reassemble_dims={reassemble_dims}, scales={scales}')
         self.in_dims = [int(d) for d in in_dims]
         self.pooled_dim = int(pooled_dim)
-        self.readouts = nn.ModuleList(
-            nn.Sequential(nn.Linear(d + self.pooled_dim, d), nn.GELU()) if self.pooled_dim else nn.Identity()
-            for d in self.in_dims)
-        self.reassemble = nn.ModuleList(_resample(d, r, s) for d, r, s in zip(self.in_dims, reassemble_dims, scales))
-        self.to_hidden = nn.ModuleList(nn.Conv2d(r, hidden_dim, 3, padding=1, bias=False) for r in reassemble_dims)
-        # the deepest level starts the path and has no skip input
-        self.fusion = nn.ModuleList(FusionBlock(hidden_dim, with_skip=i < len(in_dims) - 1)
-                                    for i in range(len(in_dims)))
-        self.output = nn.Sequential(nn.Conv2d(hidden_dim, hidden_dim, 3, padding=1), nn.ReLU(),
-                                    nn.Conv2d(hidden_dim, out_channels, 1))
-
-    def _readout(self, index: int, feat: torch.Tensor, pooled: torch.Tensor | None) -> torch.Tensor:
-        if not self.pooled_dim:
-            return feat
-        x = _broadcast_pooled(feat, pooled).permute(0, 2, 3, 1)
-        return self.readouts[index](x).permute(0, 3, 1, 2)
+        self.dpt = DPTBody(self.in_dims, self.pooled_dim, hidden_dim, tuple(reassemble_dims), tuple(scales))
+        self.head = nn.Linear(hidden_dim, out_channels)
 
     def forward(self, feats: list[torch.Tensor], pooled: torch.Tensor | None = None) -> torch.Tensor:
         """Return logits ``[N, out_channels, 8h, 8w]`` (with the default scales)."""
         _check_inputs(self, feats, pooled)
-        levels = [self.to_hidden[i](self.reassemble[i](self._readout(i, f, pooled))) for i, f in enumerate(feats)]
-        x = None
-        for i in reversed(range(len(levels))):
-            skip = levels[i]
-            if x is not None and x.shape[-2:] != skip.shape[-2:]:
-                # odd grids: the x0.5 level rounds up, so align before adding
-                x = F.interpolate(x, size=skip.shape[-2:], mode='bilinear', align_corners=True)
-            x = self.fusion[i](skip) if x is None else self.fusion[i](x, skip)
-        return self.output(x)
+        x = self.dpt(feats, pooled if self.pooled_dim else None)
+        return self.head(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+def _up(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """Bilinear upsampling with ``align_corners=True``, as every Probe3D head does."""
+    return F.interpolate(x, scale_factor=factor, mode='bilinear', align_corners=True)
+
+
+class Probe3DLinearHead(nn.Module):
+    """Probe3D's ``Linear`` probe (``evals/models/probes.py``): concatenated layers upsampled x4 (bilinear,
+    ``align_corners=True``), then one convolution of ``kernel_size`` (Probe3D's configs: 3).
+
+    Args:
+        in_dims: Channels of each input layer (concatenated).
+        out_channels: Outputs per pixel.
+        pooled_dim: Pooled embedding concatenated to every position (not in Probe3D; 0 = Probe3D exactly).
+        kernel_size: Convolution size (padding ``k // 2``).
+    """
+
+    def __init__(self, in_dims: list[int], out_channels: int, pooled_dim: int = 0, kernel_size: int = 3):
+        super().__init__()
+        self.in_dims, self.pooled_dim = [int(d) for d in in_dims], int(pooled_dim)
+        self.conv = nn.Conv2d(sum(self.in_dims) + self.pooled_dim, out_channels, kernel_size,
+                              padding=kernel_size // 2)
+
+    def forward(self, feats: list[torch.Tensor], pooled: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``[N, out_channels, 4h, 4w]``."""
+        _check_inputs(self, feats, pooled)
+        x = _concat_layers(feats)
+        if self.pooled_dim:
+            x = _broadcast_pooled(x, pooled)
+        return self.conv(_up(x, 4))
+
+
+class Probe3DUnit(nn.Module):
+    """Probe3D's ``ResidualConvUnit``: x + relu(conv(relu(conv(x)))) (post-activation, with biases)."""
+
+    def __init__(self, channels: int, kernel_size: int):
+        super().__init__()
+        pad = kernel_size // 2
+        self.conv = nn.Sequential(nn.Conv2d(channels, channels, kernel_size, padding=pad), nn.ReLU(),
+                                  nn.Conv2d(channels, channels, kernel_size, padding=pad), nn.ReLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the unit (out of place)."""
+        return self.conv(x) + x
+
+
+class Probe3DFusion(nn.Module):
+    """Probe3D's ``FeatureFusionBlock``: ``resConfUnit2(resConfUnit1(x) + skip)`` (no resampling)."""
+
+    def __init__(self, channels: int, kernel_size: int, with_skip: bool = True):
+        super().__init__()
+        if with_skip:
+            self.resConfUnit1 = Probe3DUnit(channels, kernel_size)
+        self.resConfUnit2 = Probe3DUnit(channels, kernel_size)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
+        """Fuse ``x`` with the path ``skip`` (same grid)."""
+        if skip is not None:
+            x = self.resConfUnit1(x) + skip
+        return self.resConfUnit2(x)
+
+
+class Probe3DDPTHead(nn.Module):
+    """Probe3D's ``DPT`` (``evals/models/probes.py``), with its module names and parameter shapes.
+
+    Each of the 4 layers: 1x1 conv to ``hidden_dim``, upsampled x2; fusion from the deepest layer up with
+    kernel-``kernel_size`` residual units and no resampling between blocks; then x4, conv3-ReLU-conv3, x2 (all
+    bilinear, ``align_corners=True``): logits at 16x the patch grid (the input resolution for /16 patches).
+
+    Args:
+        in_dims: Channels of the 4 input layers, shallow to deep.
+        out_channels: Outputs per pixel.
+        pooled_dim: Pooled embedding concatenated to every input position (not in Probe3D; 0 = exact).
+        hidden_dim: Fusion width (Probe3D: 512).
+        kernel_size: Residual-unit kernel (Probe3D's configs: 3).
+    """
+
+    def __init__(self, in_dims: list[int], out_channels: int, pooled_dim: int = 0, hidden_dim: int = 512,
+                 kernel_size: int = 3):
+        super().__init__()
+        if len(in_dims) != 4:
+            raise ValueError(f'Probe3DDPTHead takes exactly 4 layers, got in_dims={in_dims}')
+        self.in_dims, self.pooled_dim = [int(d) for d in in_dims], int(pooled_dim)
+        for i, d in enumerate(self.in_dims):
+            setattr(self, f'conv_{i}', nn.Conv2d(d + self.pooled_dim, hidden_dim, 1))
+            setattr(self, f'ref_{i}', Probe3DFusion(hidden_dim, kernel_size, with_skip=i < 3))
+        self.out_conv = nn.Sequential(nn.Conv2d(hidden_dim, hidden_dim, 3, padding=1), nn.ReLU(),
+                                      nn.Conv2d(hidden_dim, out_channels, 3, padding=1))
+
+    def forward(self, feats: list[torch.Tensor], pooled: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``[N, out_channels, 16h, 16w]``."""
+        _check_inputs(self, feats, pooled)
+        if self.pooled_dim:
+            feats = [_broadcast_pooled(f, pooled) for f in feats]
+        levels = [_up(getattr(self, f'conv_{i}')(f), 2) for i, f in enumerate(feats)]
+        out = self.ref_3(levels[3])
+        for i in (2, 1, 0):
+            out = getattr(self, f'ref_{i}')(levels[i], out)
+        return _up(self.out_conv(_up(out, 4)), 2)
 
 
 HEADS: dict[str, type[nn.Module]] = {
     'linear': LinearHead,
     'bn_linear': BNLinearHead,
     'dpt': DPTHead,
+    'probe3d_linear': Probe3DLinearHead,
+    'probe3d_dpt': Probe3DDPTHead,
+    'owl': OWLHead,
+    **REF_HEADS,  # referring expressions (probes/heads_ref.py): not per-pixel, their task is 'ref'
 }
 
 

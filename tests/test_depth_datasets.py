@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from dense.datasets.common import collate
+from dense.datasets.fixtures import write_navi
 from dense.datasets.geo_common import clean_normals, normals_from_depth
 from dense.datasets.navi import NAVIDataset
 from dense.datasets.nyu import NYUDepthMMSeg, NYUProbe3D
@@ -120,23 +121,8 @@ def test_nyu_probe3d_geonet_mat(tmp_path):
     assert torch.allclose(full['image'], torch.from_numpy(want).permute(2, 0, 1).float() / 255)
 
 
-def _write_navi(root, rng, size=(60, 80), views=4):
-    for obj in ('mug', 'shoe'):
-        for scene in ('multiview_00_pixel', 'multiview_01_pixel', 'wild_set'):
-            d = root / obj / scene
-            os.makedirs(d / 'images')
-            os.makedirs(d / 'depth')
-            anns = []
-            for v in range(views):
-                Image.fromarray(rng.integers(0, 255, (*size, 3), dtype=np.uint8)).save(d / f'images/{v:03d}.jpg')
-                depth = np.zeros(size, np.uint16)
-                depth[10:50, 20:60] = 600 + 5 * np.arange(40)[None, :]  # a slanted plane in mm
-                Image.fromarray(depth).save(d / f'depth/{v:03d}.png')
-                anns.append({'filename': f'{v:03d}.jpg', 'image_size': list(size), 'object_id': obj,
-                             'camera': {'focal_length': 70.0, 'q': [1, 0, 0, 0], 't': [0, 0, 0]}})
-            (d / 'annotations.json').write_text(json.dumps(anns))
-    os.makedirs(root / 'chair' / 'multiview_00_pixel')  # no wild set: skipped, as in Probe3D
-    (root / 'chair' / 'multiview_00_pixel' / 'annotations.json').write_text('[]')
+def _write_navi(root, rng):
+    write_navi(root, rng, num=4)
 
 
 def test_navi_layout_splits_and_normals(tmp_path):
@@ -149,11 +135,12 @@ def test_navi_layout_splits_and_normals(tmp_path):
     batch = collate([train[0], test[1]])
     _check_batch(batch, 2, (32, 32))
     assert batch['meta'][0]['scene'] == 'multiview_00_pixel' and batch['meta'][1]['scene'] == 'wild_set'
-    full = NAVIDataset(str(tmp_path), 'test', size=None, box_crop=False, every=1)[0]
-    n = full['normals'][:, 30, 40]
-    # depth grows 5 mm per pixel to the right: the plane tilts about the y axis, its normal has x > 0, y = 0, z < 0
-    assert n[0] > 0 and abs(n[1]) < 1e-5 and n[2] < 0
-    assert full['depth'][30, 40] == pytest.approx(0.6 + 0.005 * 20)
+    full = NAVIDataset(str(tmp_path), 'test', size=None, box_crop=False, short_side=None, every=1)[0]
+    n = full['normals'][:, 50, 60]
+    # NAVI stores disparity, growing right and down: the plane comes nearer there; its normal is -(a f, b f, c)
+    # for 1/z = a u + b v + c (tests/test_navi_probe3d.py), so x, y, z < 0
+    assert n[0] < 0 and n[1] < 0 and n[2] < 0
+    assert full['depth'][50, 60] == pytest.approx(655.35 / (1000 + 2 * 60 + 50), rel=1e-6)
 
 
 def test_normals_from_depth_of_a_fronto_parallel_plane():

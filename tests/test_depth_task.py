@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from probes.tasks.depth import DepthTask, bins_to_depth
 
@@ -96,3 +97,26 @@ def test_depth_evaluation_leaves_out_ground_truth_beyond_the_loss_cut_off():
     evaluator = task.new_evaluator()
     evaluator.process(torch.tensor([[[2.0, 5.0]]]), {'depth': target})
     assert evaluator.compute()['rmse'] == pytest.approx(0.0)  # the 12 m pixel is not scored
+
+
+def test_probe3d_linear_depth_equals_probe3d_pipeline():
+    """Probe3D: Linear (x4 align_corners=True, conv k3) -> DepthBinPrediction (relu + 0.1, UD bins) ->
+    bilinear align_corners=True to the label size (train_depth.py), recomputed here by hand."""
+    torch.manual_seed(0)
+    task = DepthTask(min_depth=1e-3, max_depth=10.0, align_corners=True)
+    head = task.build_head('probe3d_linear', [6] * 4, pooled_dim=0, kernel_size=3)
+    feats = [torch.randn(2, 6, 3, 3) for _ in range(4)]
+    x = F.interpolate(torch.cat(feats, 1), scale_factor=4, mode='bilinear', align_corners=True)
+    prob = torch.relu(F.conv2d(x, head.conv.weight, head.conv.bias, padding=1)) + 0.1
+    prob = prob / prob.sum(1, keepdim=True)
+    depth = torch.einsum('ikhw,k->ihw', prob, torch.linspace(1e-3, 10.0, 256))[:, None]
+    want = F.interpolate(depth, size=(20, 20), mode='bilinear', align_corners=True)[:, 0]
+    assert (task.predict(head(feats), (20, 20)) - want).abs().max() < 1e-5
+
+
+def test_tips_bins_shift_by_min_depth():
+    """TIPS DepthDecoder: relu(logits) + min_depth (0.001), normalised, expectation over linspace bins."""
+    logits = torch.tensor([-1.0, 0.0, 2.0])[None, :, None, None]
+    p = torch.tensor([1e-3, 1e-3, 2.001])
+    want = (p / p.sum() * torch.tensor([1.0, 2.0, 3.0])).sum()
+    assert bins_to_depth(logits, 1.0, 3.0, eps=1e-3).item() == pytest.approx(want.item(), rel=1e-6)

@@ -58,3 +58,24 @@ def test_bad_batches_raise():
     ev = task.new_evaluator()
     with pytest.raises(ValueError, match='unit length'):
         ev.process(_unit((1, 3, 4, 4)), {'normals': 3 * _unit((1, 3, 4, 4))})
+
+
+def test_probe3d_validity_counts_every_pixel_with_depth():
+    """Probe3D (train_snorm.py): mask = depth > 0; a zero ground-truth normal then scores 90 degrees."""
+    from probes.tasks.normals import NormalsTask
+    target = torch.zeros(1, 3, 2, 2)
+    target[:, 2] = -1.0
+    target[0, :, 0, 0] = 0.0  # no normal here, but depth: Probe3D counts it
+    depth = torch.tensor([[[1.0, 1.0], [1.0, 0.0]]])  # no depth at (1, 1): never counted
+    pred = torch.zeros(1, 3, 2, 2)
+    pred[:, 2] = -1.0
+    batch = {'normals': target, 'depth': depth}
+    ours, probe3d = NormalsTask(uncertainty=False), NormalsTask(uncertainty=False, valid_from_depth=True)
+    for task, want in ((ours, 0.0), (probe3d, (90.0 ** 2 / 3) ** 0.5)):
+        ev = task.new_evaluator()
+        ev.process(pred, batch)
+        assert ev.compute()['rmse'] == pytest.approx(want, abs=1e-6)
+    # loss over the same pixels: the zero normal's angle (pi / 2, clamped cosine) enters the mean
+    clamped = math.acos(1 - 1e-4)  # Probe3D clamps the cosine before acos
+    assert probe3d.loss(pred, batch).item() == pytest.approx((math.pi / 2 + 2 * clamped) / 3, rel=1e-4)
+    assert ours.loss(pred, batch).item() == pytest.approx(clamped, rel=1e-4)

@@ -10,8 +10,6 @@ import argparse
 import json
 from pathlib import Path
 
-from dense.features_io import load_features
-from visualize.pipeline import extract_with_encoder, load_images, make_feature_figures
 
 KINDS = ('similarity', 'pca', 'viewer')
 
@@ -42,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_inputs(args: argparse.Namespace):
     """``(images, features, names)`` from ``--features`` or ``--encoder`` + ``--images``."""
+    from dense.features_io import load_features
+    from visualize.pipeline import extract_with_encoder, load_images
     if args.encoder:
         if not args.images:
             raise ValueError('--encoder needs --images')
@@ -62,6 +62,7 @@ def load_inputs(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Make the figures; print the written paths as JSON."""
+    from visualize.pipeline import make_feature_figures
     images, feats, names = load_inputs(args)
     written = make_feature_figures(images, feats, args.out, layers=args.layers, query_image=args.query_image,
                                    pixel=args.pixel, patch=args.patch, names=names,

@@ -5,9 +5,9 @@ data_root = 'data/cityscapes'
 crop = 512
 tasks = dict(seg=dict(num_classes=19))
 data = dict(
-    train=dict(type='seg_folder', kind='cityscapes', data_root=data_root, split='train',
+    train=dict(type='seg_folder', kind='cityscapes', data_root='{data_root}', split='train',
                augment=dict(crop_size=(crop, crop), resize=crop, scale_range=(0.5, 2.0), flip=True)),
-    val=dict(type='seg_folder', kind='cityscapes', data_root=data_root, split='val', image_resize=crop),
+    val=dict(type='seg_folder', kind='cityscapes', data_root='{data_root}', split='val', image_resize=crop),
 )
 train_batch_size = 16
 val_batch_size = 1

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dense.datasets.common import collate
+from dense.datasets.detection import CocoDetection, ScenesDetection
 from dense.datasets.segmentation import LAYOUTS, SegFolderDataset
 from dense.datasets.navi import NAVIDataset
 from dense.datasets.nyu import NYUDepthMMSeg, NYUProbe3D
 from dense.datasets.scenes import ScenesDataset
+from dense.datasets.referring import RefCOCODataset, RefScenesDataset
 
 DATASETS: dict[str, type] = {
     'seg_folder': SegFolderDataset,
@@ -13,6 +15,10 @@ DATASETS: dict[str, type] = {
     'nyu_mmseg': NYUDepthMMSeg,
     'nyu_probe3d': NYUProbe3D,
     'navi': NAVIDataset,
+    'coco_detection': CocoDetection,
+    'scenes_detection': ScenesDetection,
+    'refcoco': RefCOCODataset,
+    'ref_scenes': RefScenesDataset,
 }
 
 
@@ -22,8 +28,12 @@ def build_dataset(cfg: dict):
     kind = options.pop('type', None)
     if kind not in DATASETS:
         raise KeyError(f'unknown data set type {kind!r}; known: {sorted(DATASETS)}')
+    unresolved = [k for k, v in options.items() if isinstance(v, str) and '{data_root}' in v]
+    if unresolved:
+        raise ValueError(f'{kind}: {unresolved[0]}={options[unresolved[0]]!r} still holds {{data_root}}; build data '
+                         'sets of a config through probes.train.config.data_options(cfg, split)')
     return DATASETS[kind](**options)
 
 
-__all__ = ['DATASETS', 'LAYOUTS', 'NAVIDataset', 'NYUDepthMMSeg', 'NYUProbe3D', 'SegFolderDataset', 'ScenesDataset',
-           'build_dataset', 'collate']
+__all__ = ['DATASETS', 'LAYOUTS', 'NAVIDataset', 'NYUDepthMMSeg', 'NYUProbe3D', 'RefCOCODataset', 'RefScenesDataset',
+           'SegFolderDataset', 'ScenesDataset', 'build_dataset', 'collate']

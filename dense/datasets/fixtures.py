@@ -4,10 +4,13 @@
 
 Images are random RGB, labels random class ids in each data set's raw encoding (ADE20K / Pascal Context: 0 =
 unlabelled, classes from 1; VOC: palette PNG with 255 boundaries; COCO-Stuff / Cityscapes: train ids, 255 ignore).
+NAVI depth PNGs hold NAVI's scaled disparity (``value = 65535 * 10 / depth_mm``, 0 = no depth; Probe3D
+``evals/datasets/utils.py: read_depth``), written here as an exact plane in that encoding (:func:`navi_plane`).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -94,8 +97,58 @@ def write_cityscapes(root: Path, rng: np.random.Generator, num: int = 2) -> None
             write_label(root / f'gtFine/{split}/aachen/{stem}_gtFine_labelTrainIds.png', rng, 19, ignore_row=True)
 
 
+NAVI_SIZE = (96, 128)
+
+
+def navi_plane(size=NAVI_SIZE, slope=(2, 1), offset=1000) -> np.ndarray:
+    """NAVI depth PNG values of a slanted plane: ``value = offset + sx * column + sy * row`` inside a box, 0 outside.
+
+    NAVI's value is proportional to inverse depth, and inverse depth is affine in pixel coordinates exactly for a
+    plane, so integer values encode a plane without rounding.
+    """
+    h, w = size
+    rows, cols = np.mgrid[0:h, 0:w]
+    value = (offset + slope[0] * cols + slope[1] * rows).astype(np.uint16)
+    value[:h // 8] = 0
+    value[:, :w // 8] = 0
+    value[:, w - w // 4:] = 0
+    return value
+
+
+def _exif_rotated_jpeg(path: Path, image: np.ndarray) -> None:
+    """Store ``image`` rotated a quarter turn counter-clockwise with EXIF orientation 6 ("rotate 90 CW to
+    display"), as phone pictures in NAVI's wild set are: an EXIF-aware reader gets ``image`` back."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.ascontiguousarray(np.rot90(image))).save(path, exif=exif, quality=95)
+
+
+def write_navi(root: Path, rng: np.random.Generator, num: int = 2, size=NAVI_SIZE, focal: float = 100.0) -> None:
+    """Objects ``mug`` and ``shoe`` with two multiview scenes and a wild set of ``num`` views each (the first wild
+    view of ``mug`` stored EXIF-rotated), plus ``chair`` without a wild set (skipped, as in Probe3D)."""
+    for obj in ('mug', 'shoe'):
+        for scene in ('multiview_00_pixel', 'multiview_01_pixel', 'wild_set'):
+            d = root / obj / scene
+            (d / 'images').mkdir(parents=True)
+            (d / 'depth').mkdir(parents=True)
+            anns = []
+            for v in range(num):
+                image = rng.integers(0, 255, (*size, 3), dtype=np.uint8)
+                if (obj, scene, v) == ('mug', 'wild_set', 0):
+                    _exif_rotated_jpeg(d / f'images/{v:03d}.jpg', image)
+                else:
+                    Image.fromarray(image).save(d / f'images/{v:03d}.jpg')
+                Image.fromarray(navi_plane(size, slope=(2 + v, 1))).save(d / f'depth/{v:03d}.png')
+                anns.append({'filename': f'{v:03d}.jpg', 'image_size': list(size), 'object_id': obj,
+                             'camera': {'focal_length': focal, 'q': [1, 0, 0, 0], 't': [0, 0, 0]}})
+            (d / 'annotations.json').write_text(json.dumps(anns))
+    chair = root / 'chair' / 'multiview_00_pixel'
+    (chair / 'images').mkdir(parents=True)
+    (chair / 'annotations.json').write_text('[]')
+
+
 WRITERS = {'ade20k': write_ade20k, 'voc': write_voc, 'pascal_context59': write_pascal_context,
-           'coco_stuff': write_coco_stuff, 'cityscapes': write_cityscapes}
+           'coco_stuff': write_coco_stuff, 'cityscapes': write_cityscapes, 'navi': write_navi}
 
 
 def write_fixture(kind: str, root: str | Path, num: int = 2, seed: int = 0, **options) -> Path:

@@ -20,18 +20,43 @@ from PIL import Image
 MIN_NORMAL_LEN, MAX_NORMAL_LEN = 0.5, 1.5
 
 
-def read_depth_png(path: str, scale: float = 1000.0) -> np.ndarray:
-    """Depth in metres from a 16-bit PNG storing ``depth * scale`` (NYUv2 mmseg layout and NAVI: millimetres)."""
+def read_png16(path: str) -> np.ndarray:
+    """The raw values of a single-channel 16-bit PNG (a depth map), unmodified."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f'{path}: depth map not found; every image needs a depth map of the same stem')
     with Image.open(path) as im:
         arr = np.asarray(im)
     if arr.dtype != np.uint16 and arr.dtype != np.int32:
-        raise ValueError(f'{path}: depth PNG must be 16-bit (millimetres), got {arr.dtype} mode {im.mode}; '
+        raise ValueError(f'{path}: depth PNG must be 16-bit, got {arr.dtype} mode {im.mode}; '
                          f'an 8-bit PNG is a visualisation, not a depth map')
     if arr.ndim != 2:
         raise ValueError(f'{path}: depth PNG must have one channel, got shape {arr.shape}')
-    return arr.astype(np.float32) / scale
+    return arr
+
+
+def read_depth_png(path: str, scale: float = 1000.0) -> np.ndarray:
+    """Depth in metres from a 16-bit PNG storing ``depth * scale`` (NYUv2 mmseg layout: millimetres)."""
+    return read_png16(path).astype(np.float32) / scale
+
+
+NAVI_DISPARITY_SCALE = 65535 * 10.0  # Probe3D evals/datasets/utils.py read_depth: (2**16 - 1) * scale_factor 10
+
+
+def navi_depth_from_disparity(raw: np.ndarray) -> np.ndarray:
+    """Metres from NAVI's 16-bit depth PNG values, which store a scaled *disparity*.
+
+    Follows Probe3D ``evals/datasets/utils.py: read_depth`` then ``navi.py: get_single`` (``/ 1000``):
+    ``disparity = value / (65535 * 10)``, ``depth_mm = 1 / disparity``, value 0 = invalid (depth 0 here), metres =
+    ``depth_mm / 1000``. Computed in float64, returned as float32.
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    depth_mm = np.divide(NAVI_DISPARITY_SCALE, raw, out=np.zeros_like(raw), where=raw > 0)
+    return (depth_mm / 1000.0).astype(np.float32)
+
+
+def read_navi_depth(path: str) -> np.ndarray:
+    """Metres (0 = invalid) from a NAVI depth PNG (see :func:`navi_depth_from_disparity`)."""
+    return navi_depth_from_disparity(read_png16(path))
 
 
 def clean_depth(depth: np.ndarray | torch.Tensor, max_depth: float | None = None) -> torch.Tensor:
@@ -89,3 +114,35 @@ def normals_from_depth(depth: torch.Tensor, fx: float, fy: float, cx: float, cy:
     ok = torch.zeros_like(valid)
     ok[1:-1, 1:-1] = (valid[1:-1, 1:-1] & valid[1:-1, 2:] & valid[1:-1, :-2] & valid[2:, 1:-1] & valid[:-2, 1:-1])
     return clean_normals(n / n.norm(dim=0).clamp_min(1e-12), depth * ok)
+
+
+PROBE3D_FAR = 1e6  # Probe3D compute_normal: "if missing depth (depth = 0), make it very far"
+
+
+def probe3d_normals(depth: torch.Tensor, focal: float) -> torch.Tensor:
+    """Normals ``[3, H, W]`` from depth exactly as Probe3D builds NAVI's (``evals/datasets/utils.py:
+    compute_normal``), in this suite's sign convention.
+
+    Probe3D back-projects pixel centres with the focal length alone (no principal point: ``K = diag(f, f, 1)``, so
+    ``p = ((j + 0.5) z / f, (i + 0.5) z / f, z)`` in the coordinates of the map it is given, i.e. after its resize
+    and box crop), pushes missing depth to 1e6 m, averages the four cross products of the differences to the
+    left / top / right / bottom neighbours, normalises, and zeroes pixels without depth. Border pixels get a zero
+    vector yet count as valid (depth > 0) in Probe3D's metrics. Its cross products point away from the camera
+    (+z for a fronto-parallel plane); this function returns the negation, facing the camera (z < 0) as in
+    docs/CONTRACTS.md: angular errors are the same.
+    """
+    depth = depth.to(torch.float32)
+    h, w = depth.shape
+    valid = depth > 0
+    z = torch.where(valid, depth, torch.full_like(depth, PROBE3D_FAR))
+    v, u = torch.meshgrid(torch.arange(h, dtype=torch.float32) + 0.5, torch.arange(w, dtype=torch.float32) + 0.5,
+                          indexing='ij')
+    p = torch.stack([u * z / focal, v * z / focal, z])
+    centre = p[:, 1:-1, 1:-1]
+    left, top = p[:, 1:-1, :-2] - centre, p[:, :-2, 1:-1] - centre
+    right, bottom = p[:, 1:-1, 2:] - centre, p[:, 2:, 1:-1] - centre
+    pairs = ((left, top), (top, right), (right, bottom), (bottom, left))
+    n = torch.zeros_like(p)
+    n[:, 1:-1, 1:-1] = sum(torch.linalg.cross(a, b, dim=0) for a, b in pairs) / 4.0
+    n = torch.nn.functional.normalize(n, p=2, dim=0)
+    return -n * valid

@@ -167,12 +167,14 @@ class SiglipEncoder(nn.Module):
             out.add(j)
         return sorted(out)
 
-    def forward(self, pixels: Tensor, layers=None) -> EncoderOutput:
+    def forward(self, pixels: Tensor, layers=None, norm: bool = False) -> EncoderOutput:
         """Encode normalized pixels ``(N, 3, H, W)``; H and W are cropped down to multiples of the patch size.
 
         Args:
             pixels: Normalized images (see :meth:`normalize`).
             layers: Block indices to return (default :attr:`default_layers`); negative ones count from the end.
+            norm: Pass the returned block outputs through the final LayerNorm (DINOv2 / TIPS
+                ``get_intermediate_layers(norm=True)``); default raw block outputs (Probe3D).
 
         Returns:
             The requested block outputs, the final normed tokens and the MAP-pooled embedding.
@@ -186,7 +188,7 @@ class SiglipEncoder(nn.Module):
         # Like the reference valid-padding patch conv: trailing rows / columns short of a patch are dropped.
         pixels = pixels[..., :pixels.shape[-2] // p * p, :pixels.shape[-1] // p * p]
         if idx:
-            tokens, feats = self.vit.forward_intermediates(pixels, indices=idx, output_fmt='NCHW')
+            tokens, feats = self.vit.forward_intermediates(pixels, indices=idx, norm=norm, output_fmt='NCHW')
         else:
             tokens, feats = self.vit.forward_features(pixels), []
         return EncoderOutput(layers=dict(zip(idx, feats)), tokens=tokens, pooled=self.vit.pool(tokens))

@@ -16,7 +16,10 @@ import importlib
 from pathlib import Path
 
 # type -> 'module.path:ClassName'
-EVALUATIONS: dict[str, str] = {}
+EVALUATIONS: dict[str, str] = {
+    'knn': 'probes.evaluations.knn:KNNSegmentation',
+    'correspond': 'probes.evaluations.correspond:Correspondence',
+}
 
 
 def get_evaluation(kind: str) -> type:
@@ -39,7 +42,7 @@ def run_evaluation(cfg, encoder=None, kind: str | None = None) -> dict:
     Returns:
         The ``metrics.json`` content.
     """
-    from probes.train.results import write_run_results
+    from probes.train.results import warn_random_weights, write_run_results
     from probes.train.runner import as_config, build_encoder_from_config
     cfg = as_config(cfg)
     if 'evaluation' not in cfg:
@@ -51,6 +54,7 @@ def run_evaluation(cfg, encoder=None, kind: str | None = None) -> dict:
         raise ValueError(f'{cfg.filename or "config"}: evaluation type is {kind_in_config!r}, not {kind!r}')
     evaluation_cls = get_evaluation(kind_in_config)
     encoder = encoder if encoder is not None else build_encoder_from_config(cfg)
+    warn_random_weights(cfg, encoder)
     work_dir = Path(cfg.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     metrics = evaluation_cls(encoder=encoder, work_dir=work_dir, cfg=cfg, **options).run()

@@ -50,35 +50,37 @@ def _check(pred: Tensor, target: Tensor, channels: int, name: str) -> None:
                          f'ground truth {tuple(target.shape)} (needs >= {channels} channels at label size)')
 
 
-def angular_loss(pred: Tensor, target: Tensor) -> Tensor:
+def angular_loss(pred: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
     """Mean angle (radians) between predicted and true normals over valid pixels.
 
     Args:
         pred: ``[N, >=3, H, W]``; the first 3 channels are the (not necessarily unit) normal.
         target: ``[N, 3, H, W]`` unit ground truth, all-zero = invalid.
+        mask: ``[N, H, W]`` pixels to average over instead (Probe3D: depth > 0, zero normals included).
 
     Returns:
         Scalar loss; zero (with a gradient path) when no pixel is valid.
     """
     _check(pred, target, 3, 'angular_loss')
-    mask = valid_normals(target)
+    mask = valid_normals(target) if mask is None else mask.bool()
     if not mask.any():
         return pred.sum() * 0.0
     return _angle(pred, torch.nan_to_num(target))[mask].mean()
 
 
-def uncertainty_angular_loss(pred: Tensor, target: Tensor) -> Tensor:
+def uncertainty_angular_loss(pred: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
     """Bae et al.'s angular vMF NLL ('NLL_ours'), mean over valid pixels.
 
     Args:
         pred: ``[N, 4, H, W]``: 3 normal channels then the raw concentration logit (``kappa_from_logit``).
         target: ``[N, 3, H, W]`` unit ground truth, all-zero = invalid.
+        mask: ``[N, H, W]`` pixels to average over instead (Probe3D: depth > 0, zero normals included).
 
     Returns:
         Scalar loss (can be negative: it is a negative log-density).
     """
     _check(pred, target, 4, 'uncertainty_angular_loss')
-    mask = valid_normals(target)
+    mask = valid_normals(target) if mask is None else mask.bool()
     if not mask.any():
         return pred.sum() * 0.0
     theta = _angle(pred, torch.nan_to_num(target))[mask]

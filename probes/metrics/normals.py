@@ -26,8 +26,9 @@ def valid_normal_mask(target: Tensor) -> Tensor:
     return torch.isfinite(target).all(dim=1) & (target != 0).any(dim=1)
 
 
-def check_normals(pred: Tensor, target: Tensor) -> Tensor:
-    """Validate a prediction / ground-truth pair and return the valid mask.
+def check_normals(pred: Tensor, target: Tensor, valid: Tensor | None = None) -> Tensor:
+    """Validate a prediction / ground-truth pair and return the valid mask (``valid`` if given: Probe3D counts
+    every pixel with depth > 0, a zero ground-truth normal then scoring 90 deg).
 
     Raises:
         ValueError: shapes differ from ``[N, 3, H, W]`` (prediction may have extra channels, e.g. kappa), or a
@@ -37,13 +38,12 @@ def check_normals(pred: Tensor, target: Tensor) -> Tensor:
             or pred.shape[0] != target.shape[0] or pred.shape[2:] != target.shape[2:]:
         raise ValueError(f'probes/metrics/normals.py: prediction {tuple(pred.shape)} and ground truth '
                          f'{tuple(target.shape)} must be [N, 3(+), H, W] and [N, 3, H, W] of one size')
-    valid = valid_normal_mask(target)
-    norms = target.norm(dim=1)[valid]
+    norms = target.norm(dim=1)[valid_normal_mask(target)]
     if norms.numel() and (norms - 1).abs().max() > UNIT_TOL:
         raise ValueError(f'probes/metrics/normals.py: ground-truth normals must be unit length (all-zero = '
                          f'invalid); found norms in [{norms.min():.3f}, {norms.max():.3f}]. Normalise them in '
                          f'the data set')
-    return valid
+    return valid_normal_mask(target) if valid is None else valid.bool()
 
 
 def angular_error_deg(pred: Tensor, target: Tensor) -> Tensor:
@@ -52,15 +52,16 @@ def angular_error_deg(pred: Tensor, target: Tensor) -> Tensor:
     return torch.rad2deg(cos.clamp(-1, 1).acos())
 
 
-def normal_error_stats(pred: Tensor, target: Tensor) -> dict[str, Tensor]:
-    """Per-image sums, counts and error histograms from which both aggregations follow.
+def normal_error_stats(pred: Tensor, target: Tensor, valid: Tensor | None = None) -> dict[str, Tensor]:
+    """Per-image sums, counts and error histograms from which both aggregations follow (over ``valid`` pixels
+    when given, else over ground truth that is finite and not all-zero).
 
     Returns:
         dict with ``sum``, ``sq_sum``, ``a11.25``, ``a22.5``, ``a30`` (counts under each threshold), ``count``
         (all ``[N]``), ``median`` (``[N]``, NaN for images without valid pixels) and ``hist``
         (``[N, HIST_BINS]`` counts of errors per 0.01 deg).
     """
-    valid = check_normals(pred, target)
+    valid = check_normals(pred, target, valid)
     err = angular_error_deg(pred, target)
     stats = {'sum': (err * valid).sum((1, 2)), 'sq_sum': (err.pow(2) * valid).sum((1, 2)),
              'count': valid.sum((1, 2)).double()}

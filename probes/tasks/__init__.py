@@ -8,13 +8,17 @@ A task has ``name``, ``build_head(kind, in_dims, pooled_dim, **opts)``, ``loss(h
 from __future__ import annotations
 
 from probes.tasks.depth import DepthTask
+from probes.tasks.detection import DetectionTask
 from probes.tasks.normals import NormalsTask
+from probes.tasks.referring import ReferringTask
 from probes.tasks.segmentation import SegmentationTask
 
 TASKS: dict[str, type] = {
     'seg': SegmentationTask,
     'depth': DepthTask,
     'normals': NormalsTask,
+    'det': DetectionTask,
+    'ref': ReferringTask,
 }
 
 

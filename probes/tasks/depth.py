@@ -35,9 +35,10 @@ class UpsampledLogits(nn.Module):
                              align_corners=False)
 
 
-def bins_to_depth(logits: Tensor, min_depth: float, max_depth: float) -> Tensor:
-    """Expected depth ``[N, h, w]`` from per-bin logits ``[N, K, h, w]`` (AdaBins 'linear' normalisation)."""
-    p = torch.relu(logits) + BIN_EPS
+def bins_to_depth(logits: Tensor, min_depth: float, max_depth: float, eps: float = BIN_EPS) -> Tensor:
+    """Expected depth ``[N, h, w]`` from per-bin logits ``[N, K, h, w]`` (AdaBins 'linear' normalisation:
+    ``relu + eps``; DINOv2 / Probe3D ``eps = 0.1``, TIPS ``DepthDecoder`` ``eps = min_depth = 0.001``)."""
+    p = torch.relu(logits) + eps
     p = p / p.sum(dim=1, keepdim=True)
     centres = torch.linspace(min_depth, max_depth, logits.shape[1], device=logits.device, dtype=logits.dtype)
     return torch.einsum('nkhw,k->nhw', p, centres)
@@ -92,6 +93,9 @@ class DepthTask:
         sig_weight: SigLoss weight (10); grad_weight: gradient-loss weight (0.5); lam: SigLoss lambda (0.85).
         aggregation: ``'per_image'`` (Probe3D) or ``'pooled'`` metric aggregation.
         eigen_crop: evaluate inside the Eigen crop only (480 x 640 NYUv2 labels).
+        bin_eps: shift after the relu of the bin logits (0.1: DINOv2 / Probe3D; TIPS: its min_depth, 0.001).
+        align_corners: of the bilinear upsampling of the depth map to the label size (Probe3D ``train_depth.py``:
+            True; DINOv2 / TIPS: False).
     """
 
     name = 'depth'
@@ -100,13 +104,15 @@ class DepthTask:
 
     def __init__(self, min_depth: float = 1e-3, max_depth: float = 10.0, n_bins: int = 256,
                  loss_max_depth: float | None = 10.0, sig_weight: float = 10.0, grad_weight: float = 0.5,
-                 lam: float = 0.85, aggregation: str = 'per_image', eigen_crop: bool = False):
+                 lam: float = 0.85, aggregation: str = 'per_image', eigen_crop: bool = False,
+                 bin_eps: float = BIN_EPS, align_corners: bool = False):
         if not 0 < min_depth < max_depth:
             raise ValueError(f'depth task: need 0 < min_depth < max_depth, got {min_depth}, {max_depth}')
         self.min_depth, self.max_depth, self.n_bins = min_depth, max_depth, n_bins
         self.loss_max_depth = loss_max_depth
         self.sig_weight, self.grad_weight, self.lam = sig_weight, grad_weight, lam
         self.aggregation, self.eigen_crop = aggregation, eigen_crop
+        self.bin_eps, self.align_corners = bin_eps, align_corners
 
     def build_head(self, kind: str, in_dims: list[int], pooled_dim: int, **opts) -> nn.Module:
         """A head from ``probes.heads.HEADS`` with one output per depth bin; linear heads upsample x4."""
@@ -115,8 +121,9 @@ class DepthTask:
 
     def predict(self, head_out: Tensor, size: tuple[int, int]) -> Tensor:
         """Depth in metres ``[N, H, W]`` at ``size``."""
-        depth = bins_to_depth(head_out.float(), self.min_depth, self.max_depth)
-        return F.interpolate(depth[:, None], size=tuple(size), mode='bilinear', align_corners=False)[:, 0]
+        depth = bins_to_depth(head_out.float(), self.min_depth, self.max_depth, self.bin_eps)
+        return F.interpolate(depth[:, None], size=tuple(size), mode='bilinear',
+                             align_corners=self.align_corners)[:, 0]
 
     def loss(self, head_out: Tensor, batch: dict) -> Tensor:
         """``10 * SigLoss + 0.5 * gradient loss`` on the upsampled depth (Probe3D ``DepthLoss``)."""

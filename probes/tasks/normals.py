@@ -26,17 +26,29 @@ def _label_normals(batch: dict) -> Tensor:
     return normals
 
 
+def _valid(batch: dict, from_depth: bool) -> Tensor | None:
+    """Probe3D's validity (``train_snorm.py``: ``mask = depth > 0``) when ``from_depth``, else None (the ground
+    truth's own: finite and not all-zero)."""
+    if not from_depth:
+        return None
+    if 'depth' not in batch:
+        raise KeyError("normals task: valid_from_depth=True needs 'depth' in the batch (Probe3D: depth > 0)")
+    return batch['depth'] > 0
+
+
 class NormalsEvaluator:
     """Accumulates per-image angular-error statistics (histograms summed on the fly)."""
 
-    def __init__(self, aggregation: str = 'per_image'):
-        self.aggregation = aggregation
+    def __init__(self, aggregation: str = 'per_image', valid_from_depth: bool = False):
+        self.aggregation, self.valid_from_depth = aggregation, valid_from_depth
         self.stats: list[dict[str, Tensor]] = []
         self.hist: Tensor | None = None
 
     def process(self, pred: Tensor, batch: dict) -> None:
         """Add a batch: ``pred`` ``[N, 3, H, W]`` from ``NormalsTask.predict`` at label size."""
-        stats = normal_error_stats(pred.detach(), _label_normals(batch).to(pred.device))
+        valid = _valid(batch, self.valid_from_depth)
+        stats = normal_error_stats(pred.detach(), _label_normals(batch).to(pred.device),
+                                   None if valid is None else valid.to(pred.device))
         hist = stats.pop('hist').sum(0)
         self.hist = hist if self.hist is None else self.hist + hist
         self.stats.append(stats)
@@ -57,23 +69,27 @@ class NormalsTask:
         uncertainty: predict a concentration channel and train with Bae et al.'s loss (Probe3D default);
             False: 3 channels and the plain angular loss.
         aggregation: ``'per_image'`` (Probe3D) or ``'pooled'`` metric aggregation.
+        valid_from_depth: loss and metrics over every pixel with depth > 0 (Probe3D ``train_snorm.py``), else
+            over ground-truth normals that are finite and not all-zero.
+        align_corners: of the bicubic upsampling to the label size (Probe3D: True).
     """
 
     name = 'normals'
     selection = ('rmse', 'min')  # angular RMSE, the number the SigLIP 2 paper and Probe3D report
     table_metrics = ('mean', 'median', 'rmse', 'a11.25', 'a22.5', 'a30')
 
-    def __init__(self, uncertainty: bool = True, aggregation: str = 'per_image'):
+    def __init__(self, uncertainty: bool = True, aggregation: str = 'per_image', valid_from_depth: bool = False,
+                 align_corners: bool = False):
         self.uncertainty, self.aggregation = uncertainty, aggregation
+        self.valid_from_depth, self.align_corners = valid_from_depth, align_corners
         self.out_channels = 4 if uncertainty else 3
 
     def build_head(self, kind: str, in_dims: list[int], pooled_dim: int, **opts) -> nn.Module:
         """A head from ``probes.heads.HEADS`` with 4 (normal + concentration) or 3 outputs."""
         return build_head(kind, in_dims, self.out_channels, pooled_dim=pooled_dim, **opts)
 
-    @staticmethod
-    def _upsample(head_out: Tensor, size: tuple[int, int]) -> Tensor:
-        return F.interpolate(head_out.float(), size=tuple(size), mode='bicubic', align_corners=False)
+    def _upsample(self, head_out: Tensor, size: tuple[int, int]) -> Tensor:
+        return F.interpolate(head_out.float(), size=tuple(size), mode='bicubic', align_corners=self.align_corners)
 
     @staticmethod
     def unflip(head_out: Tensor) -> Tensor:
@@ -97,8 +113,11 @@ class NormalsTask:
         """Bae et al.'s angular vMF NLL (or the plain angular loss) at label size."""
         target = _label_normals(batch).to(head_out.device)
         pred = self._upsample(head_out, target.shape[-2:])
-        return uncertainty_angular_loss(pred, target) if self.uncertainty else angular_loss(pred, target)
+        valid = _valid(batch, self.valid_from_depth)
+        valid = None if valid is None else valid.to(pred.device)
+        loss = uncertainty_angular_loss if self.uncertainty else angular_loss
+        return loss(pred, target, valid)
 
     def new_evaluator(self) -> NormalsEvaluator:
-        """A fresh evaluator with this task's aggregation."""
-        return NormalsEvaluator(self.aggregation)
+        """A fresh evaluator with this task's aggregation and validity."""
+        return NormalsEvaluator(self.aggregation, self.valid_from_depth)

@@ -37,6 +37,17 @@ class ProbeMetric(BaseMetric):
             # one entry per image, so mmengine's size bookkeeping matches the data set length
             self.results.extend([None] * len(sample['batch'].get('meta') or next(iter(sample['preds'].values()))))
 
+    def evaluate(self, size: int) -> dict[str, float]:
+        """Metrics over every rank's samples, each counted exactly once (``probes.train.dist``); raises when the
+        number of samples seen differs from the data set's ``size`` (duplicated or dropped samples)."""
+        from probes.train.dist import gather_evaluators
+        self.evaluators, seen = gather_evaluators(self.evaluators, len(self.results))
+        self.results.clear()
+        if seen != size:
+            raise ValueError(f'evaluation saw {seen} samples but the data set has {size}: the sampler pads or '
+                             'drops samples (use DefaultSampler(round_up=False))')
+        return self.compute_metrics([])
+
     def compute_metrics(self, results: list) -> dict[str, float]:
         """All probes' metrics, then fresh evaluators for the next round."""
         self.last_metrics = {f'{name}/{key}': value for name, evaluator in self.evaluators.items()

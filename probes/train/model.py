@@ -4,10 +4,12 @@ from __future__ import annotations
 import contextlib
 
 import torch
+from mmengine.logging import MessageHub
 from mmengine.model import BaseDataPreprocessor, BaseModel
 from torch import nn
 
 from probes.train.inference import infer_head_outputs
+from probes.train.preprocess import encoder_input, feature_settings
 from probes.train.spec import ProbeSpec
 
 DENSE_LABEL_KEYS = ('seg', 'depth', 'normals')
@@ -31,6 +33,9 @@ def is_dense(task) -> bool:
 
 class BatchPreprocessor(BaseDataPreprocessor):
     """Moves the training batch dict to the model's device and hands it to ``forward(batch=...)``."""
+
+    def __init__(self):
+        super().__init__(non_blocking=True)  # copies from pinned host memory overlap with compute
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """Return ``{'batch': data on device}``."""
@@ -58,9 +63,12 @@ class ProbeModel(BaseModel):
         tasks: Task objects by name.
         specs: The probes.
         inference: ``dict(mode='whole' | 'slide', crop_size=(h, w), stride=(h, w), scales=(1.0,))``.
+        features: ``dict(norm_layers=False, preprocess='encoder' | 'probe3d', center_pad=False)``
+            (:mod:`probes.train.preprocess`; defaults: raw block outputs of the encoder's own input).
     """
 
-    def __init__(self, encoder: nn.Module, tasks: dict, specs: list[ProbeSpec], inference: dict | None = None):
+    def __init__(self, encoder: nn.Module, tasks: dict, specs: list[ProbeSpec], inference: dict | None = None,
+                 features: dict | None = None):
         super().__init__(data_preprocessor=BatchPreprocessor())
         encoder.requires_grad_(False).eval()
         object.__setattr__(self, 'encoder', encoder)  # not a submodule: no params, no state_dict entries
@@ -80,6 +88,8 @@ class ProbeModel(BaseModel):
                                                   **s.head_opts)
             for s in specs})
         self.inference = {'mode': 'whole', 'scales': (1.0,), **(inference or {})}
+        self.feature_settings = feature_settings(features)
+        self.log_interval = 1  # iterations between logged losses (the runner sets the schedule's)
 
     def to(self, *args, **kwargs) -> 'ProbeModel':
         """Move the heads, the (unregistered) encoder and any frozen module a task holds (its ``to``)."""
@@ -89,11 +99,21 @@ class ProbeModel(BaseModel):
                 task.to(*args, **kwargs)
         return super().to(*args, **kwargs)
 
-    def features(self, x01: torch.Tensor) -> tuple[dict[int, torch.Tensor], torch.Tensor | None]:
-        """One frozen encoder forward: float32 feature maps of every layer any probe uses, and the pooled output."""
+    def features(self, x01: torch.Tensor | None,
+                 batch: dict | None = None) -> tuple[dict[int, torch.Tensor], torch.Tensor | None]:
+        """One frozen encoder forward: float32 feature maps of every layer any probe uses, and the pooled output.
+
+        Without images (``x01`` None) the features come from the batch (``batch['features']``, ``batch['pooled']``:
+        a feature-cache batch, ``probes.train.cached``) and the encoder does not run.
+        """
+        if x01 is None:
+            return ({i: batch['features'][i].float() for i in self.layers},
+                    batch['pooled'].float() if self.uses_pooled else None)
         autocast = (torch.autocast('cuda', dtype=torch.bfloat16) if x01.is_cuda else contextlib.nullcontext())
+        # the final-LayerNorm option is passed only when set, so encoders without it keep working
+        norm = {'norm': True} if self.feature_settings['norm_layers'] else {}
         with torch.no_grad(), autocast:
-            out = self.encoder(self.encoder.normalize(x01), layers=self.layers)
+            out = self.encoder(encoder_input(self.encoder, x01, self.feature_settings), layers=self.layers, **norm)
         feats = {i: out.layers[i].float() for i in self.layers}
         pooled = out.pooled.float() if self.uses_pooled else None
         return feats, pooled
@@ -105,7 +125,7 @@ class ProbeModel(BaseModel):
         task and batch and passed to its heads as keyword arguments.
         """
         names = list(self.probes) if names is None else list(names)
-        feats, pooled = self.features(x01)
+        feats, pooled = self.features(x01, batch)
         extra = {}
         for task_name in {self.specs[n].task for n in names}:
             task = self.tasks[task_name]
@@ -140,10 +160,17 @@ class ProbeModel(BaseModel):
                                      merge=self.merge, **self.inference)
         return {**outputs, **(self.head_outputs(x01, batch, other) if other else {})}
 
+    def parse_losses(self, losses: dict) -> tuple[torch.Tensor, dict]:
+        """mmengine's loss sum; the logged values only every ``log_interval`` iterations (mmengine turns each
+        into a python float, a host-device sync), so other training steps never wait for the GPU."""
+        loss, log_vars = super().parse_losses(losses)
+        iteration = MessageHub.get_current_instance().get_info('iter', 0)
+        return loss, log_vars if (iteration + 1) % self.log_interval == 0 or iteration == 0 else {}
+
     def forward(self, batch: dict, mode: str = 'loss'):
         """``'loss'``: dict of per-probe losses; ``'predict'``: ``[dict(preds={name: tensor}, batch=batch)]``."""
         if mode == 'loss':
-            outputs = self.head_outputs(batch['image'], batch)
+            outputs = self.head_outputs(batch.get('image'), batch)  # no image: cached features
             return {f'loss_{name}': self.tasks[self.specs[name].task].loss(out, batch)
                     for name, out in outputs.items()}
         if mode == 'predict':

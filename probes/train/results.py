@@ -30,6 +30,36 @@ def run_header(cfg, encoder: torch.nn.Module) -> dict:
             'encoder_weights_sha256': state_sha256(encoder), 'versions': versions()}
 
 
+# data set types whose images are generated (random weights are expected there: demos, tests)
+SYNTHETIC_DATA = ('scenes',)
+
+
+def random_weights_warning(cfg, encoder: torch.nn.Module) -> str | None:
+    """A warning when a random-init encoder runs on a real data set (a config without ``encoder.weights``
+    silently measures random features); None otherwise."""
+    weights = str(getattr(encoder, 'weights_sha256', ''))
+    kinds = sorted({dict(split).get('type') for split in dict(cfg.get('data') or {}).values()
+                    if isinstance(split, dict)} - {None, *SYNTHETIC_DATA})
+    if not weights.startswith('random-init') or not kinds:
+        return None
+    return (f'RANDOM WEIGHTS: encoder {dict(cfg.get("encoder", {})).get("name", "custom")!r} is {weights} '
+            f'on real data ({", ".join(kinds)}); set encoder.weights to a checkpoint path or hub id '
+            f'(e.g. --cfg-options encoder.weights=google/siglip2-base-patch16-224). The results record '
+            f'encoder_weights={weights!r}.')
+
+
+def warn_random_weights(cfg, encoder: torch.nn.Module, logger=None) -> None:
+    """Log :func:`random_weights_warning` (mmengine's logger when given, so it lands in the run's log file)."""
+    message = random_weights_warning(cfg, encoder)
+    if message is None:
+        return
+    if logger is not None:
+        logger.warning(message)
+    else:
+        import sys
+        print(f'warning: {message}', file=sys.stderr)
+
+
 def write_run_results(cfg, encoder: torch.nn.Module, metrics: dict, work_dir, **extra) -> dict:
     """Write the resolved ``config.py`` and ``metrics.json`` (:func:`run_header` + ``metrics`` + ``extra``)."""
     from pathlib import Path

@@ -16,11 +16,12 @@ from dense.datasets import build_dataset
 from dense.datasets.common import collate
 from probes.tasks import build_task
 from probes.train.checkpoint import WeightsOnlyCheckpointHook
+from probes.train.config import check_config, data_options, load_config, task_options
 from probes.train.hooks import ProgressBarHook
 from probes.train.metric import ProbeMetric, select_best
 from probes.train.model import ProbeModel
 from dense.io import atomic_path
-from probes.train.results import write_run_results
+from probes.train.results import warn_random_weights, write_run_results
 from probes.train.spec import expand_grid
 
 PROBE_WEIGHTS = 'probes.safetensors'
@@ -31,9 +32,7 @@ def as_config(cfg) -> Config:
     if isinstance(cfg, Config):
         return cfg
     if isinstance(cfg, (str, Path)):
-        if not Path(cfg).is_file():
-            raise FileNotFoundError(f'{cfg}: config file not found')
-        return Config.fromfile(str(cfg))
+        return load_config(cfg)
     return Config(dict(cfg))
 
 
@@ -60,7 +59,7 @@ def build_model(cfg: Config, encoder: torch.nn.Module, text_encoder=None) -> Pro
     Tasks with ``needs_text = True`` (detection, referring) get the frozen text tower through ``bind_text``.
     """
     set_random_seed(cfg.get('seed', 0))
-    tasks = {name: build_task(name, **opts) for name, opts in cfg.tasks.items()}
+    tasks = {name: build_task(name, **task_options(cfg, name)) for name in cfg.tasks}
     needing_text = [task for task in tasks.values() if getattr(task, 'needs_text', False)]
     if needing_text:
         text_encoder = text_encoder if text_encoder is not None else build_text_encoder_from_config(cfg)
@@ -68,14 +67,37 @@ def build_model(cfg: Config, encoder: torch.nn.Module, text_encoder=None) -> Pro
             task.bind_text(text_encoder)
     grids = cfg.probes if isinstance(cfg.probes, (list, tuple)) else [cfg.probes]
     specs = [spec for grid in grids for spec in expand_grid(dict(grid), encoder.depth, encoder.default_layers)]
-    return ProbeModel(encoder, tasks, specs, cfg.get('inference'))
+    return ProbeModel(encoder, tasks, specs, cfg.get('inference'), cfg.get('features'))
 
 
 def _loader(cfg: Config, split: str, train: bool) -> dict:
-    dataset = build_dataset(dict(cfg.data[split]))
+    dataset = build_dataset(data_options(cfg, split))
+    workers = cfg.get('num_workers', 0)
+    # evaluation: no padding, so with several ranks every sample is scored exactly once (probes.train.dist)
+    sampler = dict(type='InfiniteSampler', shuffle=True) if train else dict(type='DefaultSampler', shuffle=False,
+                                                                             round_up=False)
     return dict(dataset=dataset, batch_size=cfg.get('train_batch_size', 8) if train else cfg.get('val_batch_size', 1),
-                num_workers=cfg.get('num_workers', 0), persistent_workers=False, collate_fn=dict(type=collate),
-                sampler=dict(type='InfiniteSampler' if train else 'DefaultSampler', shuffle=train))
+                num_workers=workers, persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(),
+                collate_fn=dict(type=collate), sampler=sampler)
+
+
+def _train_loader(cfg: Config, model: ProbeModel) -> dict:
+    """The training loader: over the feature cache when the config has ``cache`` (probes.train.cached)."""
+    if not cfg.get('cache'):
+        return _loader(cfg, 'train', True)
+    from probes.train.cached import cached_train_loader
+    return cached_train_loader(cfg, model, lambda num, batch: resolve_schedule(cfg.schedule, num, batch))
+
+
+def _distributed(cfg: Config) -> dict:
+    """Runner options for torchrun / SLURM (probes.train.dist): launcher, backend and DDP over the heads."""
+    from probes.train import dist
+    launcher = dist.launcher_of(cfg)
+    dist.init_distributed(launcher, cfg.get('dist_backend'))
+    if launcher == 'none':
+        return dict(launcher='none')
+    return dict(launcher=launcher, cfg=dict(model_wrapper_cfg=dist.wrapper_cfg()),
+                env_cfg=dict(dist_cfg=dict(backend=cfg.get('dist_backend') or torch.distributed.get_backend())))
 
 
 def _optimizer(cfg: Config, model: ProbeModel) -> OptimWrapper:
@@ -123,8 +145,11 @@ def resolve_schedule(schedule: dict, num_train: int, batch_size: int) -> dict:
 
 def build_runner(cfg: Config, model: ProbeModel, resume: bool = False, hooks: tuple = ()) -> Runner:
     """An mmengine Runner: iteration-based training, per-probe val/test metrics, checkpoints in work_dir."""
-    train_loader = _loader(cfg, 'train', True)
-    schedule = resolve_schedule(cfg.schedule, len(train_loader['dataset']), train_loader['batch_size'])
+    distributed = _distributed(cfg)
+    train_loader = _train_loader(cfg, model)
+    dataset = train_loader['dataset']  # a feature cache counts images, not its views
+    schedule = resolve_schedule(cfg.schedule, getattr(dataset, 'num_images', len(dataset)), train_loader['batch_size'])
+    model.log_interval = schedule.get('log_interval', 50)
     metric = dict(tasks=model.tasks, specs=list(model.specs.values()))
     has_test = 'test' in cfg.data
     return Runner(
@@ -146,7 +171,7 @@ def build_runner(cfg: Config, model: ProbeModel, resume: bool = False, hooks: tu
             logger=dict(type='LoggerHook', interval=schedule.get('log_interval', 50))),
         custom_hooks=[ProgressBarHook(), WeightsOnlyCheckpointHook(), *hooks], log_processor=dict(by_epoch=False),
         randomness=dict(seed=cfg.get('seed', 0)), resume=resume, default_scope=None,
-        log_level=cfg.get('log_level', 'INFO'))
+        log_level=cfg.get('log_level', 'INFO'), **distributed)
 
 
 def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = False, hooks: tuple = ()) -> dict:
@@ -163,9 +188,11 @@ def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = Fal
         The ``metrics.json`` content, also written to ``work_dir`` with ``config.py`` and ``probes.safetensors``.
     """
     cfg = as_config(cfg)
+    check_config(cfg)
     encoder = encoder if encoder is not None else build_encoder_from_config(cfg)
     model = build_model(cfg, encoder)
     runner = build_runner(cfg, model, resume=resume, hooks=hooks)
+    warn_random_weights(cfg, encoder, runner.logger)
     runner.train()
     runner.val()
     metrics = {'val': runner.val_evaluator.metrics[0].last_metrics}
@@ -198,7 +225,7 @@ def write_results(cfg: Config, model: ProbeModel, metrics: dict, work_dir: Path)
     """Write the resolved ``config.py`` and ``metrics.json``; the best probe per family is chosen on val."""
     specs = list(model.specs.values())
     best = select_best(metrics['val'], specs, model.tasks)
-    return write_run_results(cfg, model.encoder, metrics, work_dir, best={
+    return write_run_results(cfg, model.encoder, metrics, work_dir, features=model.feature_settings, best={
         group: {'probe': name, **{split: {k.rsplit('/', 1)[1]: v for k, v in values.items()
                                           if k.startswith(name + '/')}
                                   for split, values in metrics.items()}}

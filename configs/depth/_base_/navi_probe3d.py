@@ -5,8 +5,8 @@ data_root = 'data/navi_v1'
 batch = 8
 tasks = dict(depth=dict(min_depth=1e-3, max_depth=1.0, aggregation='per_image'))
 data = dict(
-    train=dict(type='navi', root=data_root, split='trainval', size=(512, 512)),
-    val=dict(type='navi', root=data_root, split='test', size=(512, 512)),
+    train=dict(type='navi', root='{data_root}', split='trainval', size=(512, 512)),
+    val=dict(type='navi', root='{data_root}', split='test', size=(512, 512)),
 )
 train_batch_size = batch
 val_batch_size = 8

@@ -5,8 +5,8 @@ data_root = 'data/nyu'
 batch = 8
 tasks = dict(depth=dict(min_depth=1e-3, max_depth=10.0, aggregation='per_image'))
 data = dict(
-    train=dict(type='nyu_mmseg', root=data_root, split='train', center_crop=True),
-    val=dict(type='nyu_mmseg', root=data_root, split='test', center_crop=True),
+    train=dict(type='nyu_mmseg', root='{data_root}', split='train', center_crop=True),
+    val=dict(type='nyu_mmseg', root='{data_root}', split='test', center_crop=True),
 )
 train_batch_size = batch
 val_batch_size = 8

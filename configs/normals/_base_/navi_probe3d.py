@@ -6,8 +6,8 @@ data_root = 'data/navi_v1'
 batch = 8
 tasks = dict(normals=dict(uncertainty=True, aggregation='per_image'))
 data = dict(
-    train=dict(type='navi', root=data_root, split='trainval', size=(512, 512)),
-    val=dict(type='navi', root=data_root, split='test', size=(512, 512)),
+    train=dict(type='navi', root='{data_root}', split='trainval', size=(512, 512)),
+    val=dict(type='navi', root='{data_root}', split='test', size=(512, 512)),
 )
 train_batch_size = batch
 val_batch_size = 8

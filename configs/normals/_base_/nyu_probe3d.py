@@ -7,8 +7,8 @@ data_root = 'data/nyu_probe3d'
 batch = 8
 tasks = dict(normals=dict(uncertainty=True, aggregation='per_image'))
 data = dict(
-    train=dict(type='nyu_probe3d', path=data_root + '/geonet', split='trainval', center_crop=True),
-    val=dict(type='nyu_probe3d', path=data_root + '/nyuv2_snorm_all.pkl', split='test', center_crop=True),
+    train=dict(type='nyu_probe3d', path='{data_root}/geonet', split='trainval', center_crop=True),
+    val=dict(type='nyu_probe3d', path='{data_root}/nyuv2_snorm_all.pkl', split='test', center_crop=True),
 )
 train_batch_size = batch
 val_batch_size = 8

@@ -1,0 +1,159 @@
+"""Referring-expression comprehension: one box per (image, expression), scored by Acc@0.5.
+
+The frozen text tower (bound by the runner, ``bind_text``) turns each expression into token states and a pooled
+embedding once per batch (``head_inputs``); the heads of :mod:`probes.heads_ref` cross-attend / compare them with
+the frozen patch tokens. Box heads are trained with DETR's loss, 5 x L1 on normalised ``cx, cy, w, h`` + 2 x
+generalized IoU (Carion et al. 2020; Rezatofighi et al. 2019, torchvision ``generalized_box_iou_loss``); the
+similarity baseline's patch map with binary cross-entropy against the target box and boxed at prediction by
+threshold + largest connected component. LocCa (the SigLIP 2 paper's protocol) emits the box as text tokens and
+trains with the captioning loss instead; regression is this suite's choice (docs/referring.md).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+from torch import nn
+from torchvision.ops import box_convert, generalized_box_iou_loss
+
+from probes.heads import build_head
+from probes.metrics.referring import RefEvaluator
+
+# which text inputs each head kind reads (the task computes only those)
+TEXT_INPUTS = {'ref_decoder': None, 'ref_similarity': 'embedding', 'ref_largest': '', 'ref_centre': ''}
+
+
+def cell_box_mask(boxes: torch.Tensor, grid: tuple[int, int], size: tuple[int, int]) -> torch.Tensor:
+    """``[N, h, w]`` float mask of the grid cells whose centre lies inside each pixel box ``(x0, y0, x1, y1)``."""
+    (h, w), (height, width) = grid, size
+    ys = (torch.arange(h, device=boxes.device) + 0.5) * height / h
+    xs = (torch.arange(w, device=boxes.device) + 0.5) * width / w
+    inside_y = (ys[None] >= boxes[:, 1:2]) & (ys[None] < boxes[:, 3:4])
+    inside_x = (xs[None] >= boxes[:, 0:1]) & (xs[None] < boxes[:, 2:3])
+    return (inside_y[:, :, None] & inside_x[:, None, :]).float()
+
+
+def map_to_box(prob: np.ndarray, size: tuple[int, int], threshold: float = 0.5) -> torch.Tensor:
+    """Pixel box ``(x0, y0, x1, y1)`` of the largest 4-connected component of ``prob >= threshold`` on an
+    ``[h, w]`` grid, scaled to an image of ``size`` (H, W). When no cell reaches the threshold, the most
+    probable cell's component at its own level is used, so there is always a box."""
+    mask = prob >= min(threshold, float(prob.max()))
+    labels, count = ndimage.label(mask)
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    ys, xs = np.nonzero(labels == int(np.argmax(sizes)) + 1)
+    (h, w), (height, width) = prob.shape, size
+    return torch.tensor([xs.min() * width / w, ys.min() * height / h, (xs.max() + 1) * width / w,
+                         (ys.max() + 1) * height / h], dtype=torch.float32)
+
+
+class ReferringTask:
+    """Referring expressions: ``batch['expression']`` (list of str) with ``batch['target_box']`` ``[N, 4]`` pixels.
+
+    Args:
+        l1_weight: Weight of the L1 box loss (DETR: 5).
+        giou_weight: Weight of the generalized-IoU loss (DETR: 2).
+        threshold: Probability level of the similarity baseline's map before its largest component is boxed.
+        max_tokens: Text context (SigLIP 2: 64 tokens); longer expressions are truncated with a warning.
+    """
+
+    name = 'ref'
+    dense = False
+    needs_text = True
+    label_keys = ('target_box',)
+    selection = ('Acc@0.5', 'max')
+    table_metrics = ('Acc@0.5', 'mIoU')
+
+    def __init__(self, l1_weight: float = 5.0, giou_weight: float = 2.0, threshold: float = 0.5,
+                 max_tokens: int = 64):
+        self.l1_weight, self.giou_weight = float(l1_weight), float(giou_weight)
+        self.threshold, self.max_tokens = float(threshold), int(max_tokens)
+        self.text = None
+        self._inputs: set[str] = set()
+
+    def bind_text(self, text_encoder: nn.Module) -> None:
+        """Use ``text_encoder`` (``dense.text``; frozen) for the expressions."""
+        self.text = text_encoder.requires_grad_(False).eval()
+
+    def to(self, *args, **kwargs) -> 'ReferringTask':
+        """Move the bound text tower."""
+        if self.text is not None:
+            self.text.to(*args, **kwargs)
+        return self
+
+    def _text(self):
+        if self.text is None:
+            raise ValueError('ReferringTask: no text tower bound; the runner binds one (cfg.text_encoder) before '
+                             'building heads')
+        return self.text
+
+    def token_width(self) -> int:
+        """Width of the text tower's token states."""
+        return int(self._text().token_features(['a'])[0].shape[-1])
+
+    def build_head(self, kind: str, in_dims: list[int], pooled_dim: int = 0, **opts) -> nn.Module:
+        """A head of :mod:`probes.heads_ref` (one box), told the width of the text input it reads."""
+        if kind not in TEXT_INPUTS:
+            raise KeyError(f'ReferringTask: head kind {kind!r} is not a referring head; known: {sorted(TEXT_INPUTS)}')
+        reads = TEXT_INPUTS[kind]
+        if reads is None:  # the decoder: token states or the pooled embedding, by its ``query`` option
+            reads = 'tokens' if opts.get('query', 'tokens') == 'tokens' else 'embedding'
+        if reads:
+            self._inputs.add(reads)
+            opts['text_dim'] = self.token_width() if reads == 'tokens' else int(self._text().embed_dim)
+        return build_head(kind, in_dims, 4, pooled_dim=pooled_dim, **opts)
+
+    def _warn_truncated(self, expressions: list[str]) -> None:
+        lengths = self._text().token_lengths(expressions)
+        long = [e for e, n in zip(expressions, lengths) if n > self.max_tokens]
+        if long:
+            warnings.warn(f'{len(long)} referring expression(s) longer than the text tower\'s {self.max_tokens} '
+                          f'tokens were truncated (EOS kept), e.g. {long[0][:80]!r}', stacklevel=2)
+
+    @torch.no_grad()
+    def head_inputs(self, batch: dict) -> dict:
+        """Text inputs the built heads read (token states + mask, pooled embedding), the image's object boxes
+        (largest-object baseline) and the batched image size."""
+        expressions, device = list(batch['expression']), batch['image'].device
+        inputs = dict(object_boxes=batch.get('boxes'), image_size=tuple(batch['image'].shape[-2:]))
+        if self._inputs:
+            self._warn_truncated(expressions)
+        if 'tokens' in self._inputs:
+            tokens, mask = self._text().token_features(expressions)
+            inputs.update(text_tokens=tokens.float().to(device), text_mask=mask.to(device))
+        if 'embedding' in self._inputs:
+            inputs['text_embedding'] = self._text().encode_text(expressions).float().to(device)
+        return inputs
+
+    def loss(self, head_out: dict, batch: dict) -> torch.Tensor:
+        """Box heads: ``l1_weight`` x L1 (summed over the 4 coordinates, mean over boxes) + ``giou_weight`` x
+        GIoU loss; the similarity map: per-patch BCE against the target box; parameter-free heads: 0."""
+        size = tuple(batch['image'].shape[-2:])
+        target = batch['target_box'].float()
+        if 'map' in head_out:
+            logits = head_out['map'].float()
+            return F.binary_cross_entropy_with_logits(logits, cell_box_mask(target, logits.shape[-2:], size))
+        boxes = head_out['boxes'].float()
+        if not boxes.requires_grad:  # the largest-object baseline learns nothing
+            return boxes.new_zeros((), requires_grad=True)
+        scale = target.new_tensor([size[1], size[0], size[1], size[0]])
+        target = box_convert(target / scale, 'xyxy', 'cxcywh')
+        l1 = (boxes - target).abs().sum(-1).mean()
+        giou = generalized_box_iou_loss(box_convert(boxes, 'cxcywh', 'xyxy'), box_convert(target, 'cxcywh', 'xyxy'),
+                                        reduction='mean')
+        return self.l1_weight * l1 + self.giou_weight * giou
+
+    def predict(self, head_out: dict, size: tuple[int, int]) -> list[dict]:
+        """One ``dict(box=float32[4])`` per expression: pixel ``(x0, y0, x1, y1)`` in an image of ``size``."""
+        if 'map' in head_out:
+            probs = head_out['map'].float().sigmoid().detach().cpu().numpy()
+            return [dict(box=map_to_box(p, size, self.threshold)) for p in probs]
+        scale = head_out['boxes'].new_tensor([size[1], size[0], size[1], size[0]])
+        boxes = box_convert(head_out['boxes'].float().detach(), 'cxcywh', 'xyxy').clamp(0, 1) * scale
+        return [dict(box=b) for b in boxes]
+
+    def new_evaluator(self) -> RefEvaluator:
+        """Acc@0.5 and mean IoU, overall and per tagged split."""
+        return RefEvaluator()

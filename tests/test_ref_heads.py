@@ -1,0 +1,147 @@
+"""Contract tests of the referring heads (random token features stand in for the text tower's output), the
+box-from-map step and Acc@0.5 against an independent pixel-counting computation."""
+import numpy as np
+import pytest
+import torch
+
+from probes.heads import HEADS, build_head
+from probes.heads_ref import REF_HEADS, sine_position_2d
+from probes.metrics.referring import RefEvaluator, paired_box_iou
+from probes.tasks.referring import cell_box_mask, map_to_box
+
+TEXT_W, TEXT_D, N = 10, 12, 3
+OPTS = {'ref_decoder': dict(depth=2, width=16, heads=2, text_dim=TEXT_W),
+        'ref_similarity': dict(text_dim=TEXT_D)}
+
+
+def _inputs(grid, n=N):
+    mask = torch.ones(n, 7, dtype=torch.bool)
+    mask[0, 3:] = False  # a short expression: padding masked
+    return dict(text_tokens=torch.randn(n, 7, TEXT_W), text_mask=mask, text_embedding=torch.randn(n, TEXT_D),
+                object_boxes=[torch.tensor([[0.0, 0, 8, 8], [4.0, 4, 30, 20]])] * n, image_size=(32, 48))
+
+
+def test_referring_heads_are_registered():
+    assert set(REF_HEADS) <= set(HEADS) and all(not getattr(HEADS[k], 'dense', True) for k in REF_HEADS)
+
+
+@pytest.mark.parametrize('kind', sorted(REF_HEADS))
+@pytest.mark.parametrize('grid', [(4, 6), (3, 5)])
+@pytest.mark.parametrize('pooled_dim', [0, 6])
+def test_ref_head_contract(kind, grid, pooled_dim):
+    if kind == 'ref_similarity' and pooled_dim:
+        pytest.skip('the similarity baseline takes no pooled embedding')
+    dims = [8, 8]
+    head = build_head(kind, dims, 4, pooled_dim=pooled_dim, **OPTS.get(kind, {})).train()
+    feats = [torch.randn(N, d, *grid) for d in dims]
+    pooled = torch.randn(N, pooled_dim) if pooled_dim else None
+    inputs = _inputs(grid)
+    copies = [f.clone() for f in feats], {k: v.clone() for k, v in inputs.items() if torch.is_tensor(v)}
+    out = head(feats, pooled, **inputs)
+    value = out['map'] if kind == 'ref_similarity' else out['boxes']
+    assert value.shape == ((N, *grid) if kind == 'ref_similarity' else (N, 4)) and torch.isfinite(value).all()
+    if 'boxes' in out:
+        assert ((value >= 0) & (value <= 1)).all()
+    assert all(torch.equal(f, c) for f, c in zip(feats, copies[0]))
+    assert all(torch.equal(inputs[k], v) for k, v in copies[1].items())
+    params = list(head.parameters())
+    if kind == 'ref_largest':
+        assert not params  # nothing to learn
+        return
+    value.square().mean().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in params)
+    assert any(p.grad.abs().sum() > 0 for p in params)
+
+
+def test_decoder_ignores_padded_tokens_and_reads_the_text():
+    torch.manual_seed(0)
+    head = build_head('ref_decoder', [8], 4, **OPTS['ref_decoder']).eval()
+    feats = [torch.randn(2, 8, 4, 4)]
+    inputs = _inputs((4, 4), n=2)
+    base = head(feats, **inputs)['boxes']
+    padded = dict(inputs, text_tokens=inputs['text_tokens'].clone())
+    padded['text_tokens'][0, 3:] = 100.0  # padding positions of the first expression changed
+    assert torch.allclose(head(feats, **padded)['boxes'][0], base[0], atol=1e-5)
+    other = dict(inputs, text_tokens=inputs['text_tokens'].flip(0), text_mask=inputs['text_mask'].flip(0))
+    assert not torch.allclose(head(feats, **other)['boxes'], base)
+
+
+def test_decoder_pooled_query_and_errors():
+    head = build_head('ref_decoder', [8], 4, query='pooled', depth=1, width=16, heads=2, text_dim=TEXT_D)
+    assert head([torch.randn(2, 8, 3, 3)], text_embedding=torch.randn(2, TEXT_D))['boxes'].shape == (2, 4)
+    with pytest.raises(ValueError, match='text_embedding'):
+        head([torch.randn(2, 8, 3, 3)])
+    with pytest.raises(ValueError, match='channels'):
+        head([torch.randn(2, 5, 3, 3)], text_embedding=torch.randn(2, TEXT_D))
+    with pytest.raises(ValueError, match='out_channels=4'):
+        build_head('ref_decoder', [8], 3, text_dim=4)
+
+
+def test_largest_object_and_centre_boxes():
+    largest = build_head('ref_largest', [8], 4)
+    out = largest([torch.zeros(2, 8, 2, 2)], object_boxes=[torch.tensor([[0.0, 0, 8, 8], [4.0, 4, 28, 20]]),
+                                                            torch.zeros(0, 4)], image_size=(32, 48))['boxes']
+    assert torch.allclose(out[0], torch.tensor([16 / 48, 12 / 32, 24 / 48, 16 / 32]))
+    assert torch.allclose(out[1], torch.tensor([0.5, 0.5, 1.0, 1.0]))  # no objects: the whole image
+    centre = build_head('ref_centre', [8], 4)
+    assert torch.allclose(centre([torch.zeros(3, 8, 2, 2)])['boxes'], torch.full((3, 4), 0.5))
+
+
+def test_sine_position_is_distinct_per_cell():
+    enc = sine_position_2d(3, 5, 16)
+    assert enc.shape == (15, 16) and torch.cdist(enc, enc).add(torch.eye(15)).min() > 1e-3
+
+
+def test_map_to_box_takes_the_largest_component():
+    prob = np.zeros((4, 8))
+    prob[0, 0] = 0.9           # a single strong cell
+    prob[1:3, 4:7] = 0.6       # a larger component
+    assert map_to_box(prob, (40, 80)).tolist() == [40.0, 10.0, 70.0, 30.0]
+    weak = np.full((4, 8), 0.1)
+    weak[3, 7] = 0.2           # nothing above the threshold: the most probable cell
+    assert map_to_box(weak, (4, 8)).tolist() == [7.0, 3.0, 8.0, 4.0]
+
+
+def test_cell_box_mask_marks_cells_whose_centre_is_inside():
+    mask = cell_box_mask(torch.tensor([[10.0, 0, 30, 10]]), (2, 4), (20, 40))
+    assert mask[0].tolist() == [[0, 1, 1, 0], [0, 0, 0, 0]]
+
+
+def _raster_iou(a, b):
+    """IoU by counting integer pixels (boxes with integer corners): independent of the closed form."""
+    grid = np.zeros((2, 64, 64), bool)
+    for k, (x0, y0, x1, y1) in enumerate((a, b)):
+        grid[k, y0:y1, x0:x1] = True
+    union = (grid[0] | grid[1]).sum()
+    return (grid[0] & grid[1]).sum() / union if union else 0.0
+
+
+def test_acc_at_half_equals_an_independent_computation():
+    rng = np.random.default_rng(0)
+    pred, true, splits = [], [], []
+    for i in range(60):
+        a = sorted(rng.integers(0, 64, 2)), sorted(rng.integers(0, 64, 2))
+        b = sorted(rng.integers(0, 64, 2)), sorted(rng.integers(0, 64, 2))
+        pred.append([a[0][0], a[1][0], a[0][1], a[1][1]])
+        true.append([b[0][0], b[1][0], b[0][1], b[1][1]] if i % 3 else pred[-1])  # every third one exact
+        splits.append('refcoco/testA' if i % 2 else 'refcoco/testB')
+    ious = np.array([_raster_iou(p, t) for p, t in zip(pred, true)])
+    evaluator = RefEvaluator()
+    for start in range(0, 60, 7):  # uneven batches
+        sl = slice(start, start + 7)
+        evaluator.process([dict(box=torch.tensor(p, dtype=torch.float32)) for p in pred[sl]],
+                          dict(target_box=torch.tensor(true[sl], dtype=torch.float32),
+                               meta=[dict(split=s) for s in splits[sl]]))
+    out = evaluator.compute()
+    assert out['Acc@0.5'] == pytest.approx(100 * (ious >= 0.5).mean())
+    assert out['mIoU'] == pytest.approx(100 * ious.mean())
+    odd = np.arange(60) % 2 == 1
+    assert out['Acc@0.5.refcoco_testA'] == pytest.approx(100 * (ious[odd] >= 0.5).mean())
+    assert out['Acc@0.5.refcoco_testB'] == pytest.approx(100 * (ious[~odd] >= 0.5).mean())
+    assert 0 < out['Acc@0.5'] < 100
+
+
+def test_paired_iou_hand_worked():
+    ious = paired_box_iou(torch.tensor([[0.0, 0, 2, 2], [0.0, 0, 1, 1], [0.0, 0, 0, 0]]),
+                          torch.tensor([[1.0, 1, 3, 3], [2.0, 2, 3, 3], [0.0, 0, 0, 0]]))
+    assert ious.tolist() == pytest.approx([1 / 7, 0.0, 0.0])
