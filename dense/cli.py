@@ -28,6 +28,7 @@ COMMANDS = {
     'correspond': 'probes.cli_correspond',
     'demo': 'probes.demo',
     'pretrain': 'dense.pretrain.cli',
+    'rank': 'probes.experiments.ranking',
 }
 
 

@@ -12,7 +12,7 @@ dense = dict(start=0.4, weight_global=1.0, weight_masked=1.0, local_crops=2, loc
              mask_ratio=(0.1, 0.5), prototypes=256, momentum=0.99, tau_s=0.1, tau_t=0.04)
 optim = dict(lr=1e-3, weight_decay=1e-4, warmup=0.05)
 batch_size = 64
-max_iters = 500
+max_iters = 300
 log_interval = 10
 checkpoint_interval = 100
 seed = 0

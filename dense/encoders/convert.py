@@ -1,7 +1,8 @@
 """State-dict converters from each published SigLIP 2 layout into timm's ``VisionTransformer`` layout.
 
 Layouts (read from their reference readers, not copied): Hugging Face ``SiglipVisionModel`` / ``Siglip2VisionModel``
-(transformers ``modeling_siglip.py``, ``modeling_siglip2.py``), open_clip's timm trunk (``visual.trunk.``), and
+(transformers ``modeling_siglip.py``, ``modeling_siglip2.py``; also as the ``vision_tower`` of
+``PaliGemmaForConditionalGeneration``), open_clip's timm trunk (``visual.trunk.``), and
 big_vision ``.npz`` (``big_vision/models/vit.py``; read by timm ``vision_transformer._load_weights``). Each function
 is pure: arrays in, tensors out; checking against the model is :mod:`dense.encoders.checkpoint`'s job.
 """
@@ -20,9 +21,14 @@ _HF_TOP = {
     'head.mlp.fc1': 'attn_pool.mlp.fc1', 'head.mlp.fc2': 'attn_pool.mlp.fc2',
     'embeddings.patch_embedding': 'patch_embed.proj',
 }
-HF_VISION_PREFIXES = ('vision_model.', 'model.vision_model.')
-# Image-text checkpoints: the text tower and the logit temperature / bias are not part of the image encoder.
-TEXT_PREFIXES = ('text_model.', 'model.text_model.', 'text.', 'logit_scale', 'logit_bias', 'model.logit_')
+# PaliGemma: hub files use 'vision_tower.vision_model.'; transformers 5's save_pretrained writes 'vision_tower.'
+HF_VISION_PREFIXES = ('vision_model.', 'model.vision_model.', 'vision_tower.vision_model.',
+                      'model.vision_tower.vision_model.', 'vision_tower.', 'model.vision_tower.')
+# Image-text checkpoints: the text tower and the logit temperature / bias are not part of the image encoder; nor
+# are PaliGemma's projector and language model.
+TEXT_PREFIXES = ('text_model.', 'model.text_model.', 'text.', 'logit_scale', 'logit_bias', 'model.logit_',
+                 'language_model.', 'model.language_model.', 'multi_modal_projector.', 'model.multi_modal_projector.',
+                 'lm_head.')
 
 
 def is_hf_layout(keys) -> bool:

@@ -12,6 +12,7 @@ PaliGemma / PaliGemma 2 (Beyer et al., 2024; Steiner et al., 2024) use a So400m/
 (HF ``vision_use_head=False``, big_vision ``pool_type='none'``, timm ``vit_so400m_patch14_siglip_gap_*``) at 224 / 448
 / 896 px: their ``pooled`` output is the mean of the final tokens.
 """
+import functools
 from dataclasses import dataclass, field
 
 POS_RESIZE_MODES = ('bicubic', 'bilinear', 'bilinear_antialias', 'bicubic_antialias')
@@ -40,6 +41,8 @@ class Variant:
             random init by default).
         family: 'siglip2', 'siglip', 'paligemma' or 'scenes' (documentation and listings; nothing branches on it).
         pool: 'map' (attention-pooling head) or 'avg' (no head; ``pooled`` = mean of the final tokens).
+        mean, std: Input normalisation of pixels in [0, 1] (SigLIP: 0.5, 0.5 -> [-1, 1]; a timm comparator: its
+            pretrained config's).
     """
 
     key: str
@@ -59,6 +62,8 @@ class Variant:
     shipped: str = ''
     family: str = 'siglip2'
     pool: str = 'map'
+    mean: tuple = (0.5, 0.5, 0.5)
+    std: tuple = (0.5, 0.5, 0.5)
 
     @property
     def grid(self) -> int:
@@ -180,12 +185,45 @@ VARIANTS: dict = {v.key: v for v in _ALL}
 _ALIASES: dict = {alias.lower(): v for v in _ALL for alias in v.aliases()}
 
 
+@functools.lru_cache(maxsize=None)
+def timm_variant(name: str) -> Variant:
+    """A comparator row for any timm ViT with ``forward_intermediates`` (DINOv2 with registers, CLIP, ...).
+
+    Dimensions are read from timm's definition (built on the meta device); mean / std and the native size from its
+    pretrained config, so its preprocessing travels with it; position embeddings resize as timm's
+    ``dynamic_img_size`` does (bicubic with antialias). Prefix (class / register) tokens are dropped from the
+    patch grid by the encoder.
+
+    Raises:
+        KeyError: timm does not know ``name``, or it is not a ViT with ``forward_intermediates``.
+    """
+    import timm
+    import torch
+    arch = name.split('.')[0]
+    if arch not in timm.list_models():
+        raise KeyError(f'timm:{name}: not a timm model name (see timm.list_models())')
+    with torch.device('meta'):
+        model = timm.create_model(name, pretrained=False, num_classes=0)
+    blocks = getattr(model, 'blocks', None)
+    if not hasattr(model, 'forward_intermediates') or blocks is None or not hasattr(model, 'patch_embed'):
+        raise KeyError(f'timm:{name}: not a ViT with forward_intermediates and a patch embedding')
+    cfg = model.pretrained_cfg or {}
+    return Variant(
+        key=f'timm:{name}', width=model.embed_dim, depth=len(blocks), heads=blocks[0].attn.num_heads,
+        mlp=blocks[0].mlp.fc1.out_features, patch=model.patch_embed.patch_size[0],
+        image_size=model.patch_embed.img_size[0], pos_resize='bicubic_antialias', timm_name=name, family='timm',
+        pool=model.global_pool, mean=tuple(cfg.get('mean', (0.5,) * 3)), std=tuple(cfg.get('std', (0.5,) * 3)))
+
+
 def get_variant(name: str) -> Variant:
-    """Look a variant up by any of its names (our key, HF id, timm / open_clip / big_vision name).
+    """Look a variant up by any of its names (our key, HF id, timm / open_clip / big_vision name); ``timm:<name>``
+    makes a comparator row for any timm ViT (:func:`timm_variant`).
 
     Raises:
         KeyError: If no variant has that name; the message lists our keys.
     """
+    if name.startswith('timm:'):
+        return timm_variant(name[len('timm:'):])
     variant = _ALIASES.get(name.lower().removeprefix('hf-hub:').removeprefix('timm/'))
     if variant is None:
         raise KeyError(f'unknown SigLIP 2 variant {name!r}; known: {", ".join(VARIANTS)} '
