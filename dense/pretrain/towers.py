@@ -3,7 +3,9 @@
 The image tower is the suite's own :class:`dense.encoders.SiglipEncoder` (timm ViT + MAP head), unfrozen for
 training; the text tower is transformers' ``SiglipTextModel`` (the SigLIP / SigLIP 2 text architecture: pre-LN
 blocks, final LN, last-position pooling, linear head); ``t`` and ``b`` are SigLIP's learned logit scale and bias
-(Zhai et al., 2023, "Sigmoid Loss for Language Image Pre-Training": t' = log 10, b = -10 at init).
+(Zhai et al., 2023, "Sigmoid Loss for Language Image Pre-Training": t' = log 10 and b = -10 at init for batches
+of 32k; ``bias_init`` lets a small batch start near its own balance, b = -ln(batch), instead: from -10 a batch of 32
+first collapses to the constant solution, every caption embedded alike, and stays there).
 """
 from __future__ import annotations
 
@@ -44,9 +46,10 @@ class ImageText(nn.Module):
         variant: Image-tower variant key in :data:`dense.encoders.VARIANTS` (e.g. ``'scenes'``).
         text: ``SiglipTextConfig`` fields (hidden_size, num_hidden_layers, ... and vocab_size).
         seed: Seed of the initialisation of both towers.
+        bias_init: Initial logit bias b.
     """
 
-    def __init__(self, variant: str, text: dict, seed: int = 0):
+    def __init__(self, variant: str, text: dict, seed: int = 0, bias_init: float = -10.0):
         super().__init__()
         transformers = _quiet_transformers()
         encoder = build_encoder(variant, seed=seed)
@@ -59,7 +62,7 @@ class ImageText(nn.Module):
             torch.manual_seed(seed + 1)
             self.text = transformers.SiglipTextModel(self.text_config)
         self.logit_scale = nn.Parameter(torch.tensor([math.log(10.0)]))
-        self.logit_bias = nn.Parameter(torch.tensor([-10.0]))
+        self.logit_bias = nn.Parameter(torch.tensor([float(bias_init)]))
 
     def tokens(self, pixels: Tensor, mask: Tensor | None = None, mask_token: Tensor | None = None) -> Tensor:
         """Final-LN image tokens (see :func:`vit_tokens`)."""
@@ -94,7 +97,6 @@ class ImageText(nn.Module):
 TOKENIZER_CONFIG = {  # what AutoTokenizer needs to read tokenizer.model like the Gemma tokenizer of SigLIP 2
     'tokenizer_class': 'GemmaTokenizer', 'pad_token': '<pad>', 'eos_token': '<eos>', 'bos_token': '<bos>',
     'unk_token': '<unk>', 'add_bos_token': False, 'add_eos_token': True, 'padding_side': 'right',
-    'model_max_length': 64,
 }
 
 
@@ -107,6 +109,8 @@ def save_hf_dir(model: ImageText, out_dir: str | Path, tokenizer_file: str | Pat
     files = [write_json(out / 'config.json', model.hf_config(), sort_keys=True),
              write_bytes(out / 'model.safetensors', save(model.hf_state(), metadata={'format': 'pt'})),
              write_bytes(out / 'tokenizer.model', Path(tokenizer_file).read_bytes()),
-             write_json(out / 'tokenizer_config.json', TOKENIZER_CONFIG, sort_keys=True)]
+             write_json(out / 'tokenizer_config.json',
+                        dict(TOKENIZER_CONFIG, model_max_length=model.text_config.max_position_embeddings),
+                        sort_keys=True)]
     files += [write_bytes(out / name, text.encode()) for name, text in extra.items()]
     return files

@@ -74,10 +74,13 @@ class Pretrainer:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         tok_file = self.work_dir / 'tokenizer.model'
         if not tok_file.exists():
-            train_tokenizer(tok_file, vocab_size=cfg.model['text']['vocab_size'])
-        self.tokenizer = CaptionTokenizer(tok_file)
-        self.pool = ScenePool(cfg.data['num_scenes'], cfg.data['size'], cfg.data.get('cache') or self.work_dir / 'scenes.npz')
-        self.model = ImageText(cfg.model['variant'], cfg.model['text'], seed=cfg.seed)
+            train_tokenizer(tok_file, vocab_size=cfg.model['text']['vocab_size'],
+                            num_captions=cfg.get('tokenizer_captions', 3000))
+        self.tokenizer = CaptionTokenizer(tok_file, length=cfg.model['text']['max_position_embeddings'])
+        cache = cfg.data.get('cache') or self.work_dir / 'scenes.npz'
+        self.pool = ScenePool(cfg.data['num_scenes'], cfg.data['size'], cache, progress=False)
+        self.model = ImageText(cfg.model['variant'], cfg.model['text'], seed=cfg.seed,
+                               bias_init=-math.log(cfg.batch_size))
         torch.manual_seed(cfg.seed + 2)
         self.dense = DenseParts(self.model.variant.width, cfg.dense['prototypes'])
         self.teacher = copy.deepcopy(self.student_parts()).requires_grad_(False)

@@ -14,7 +14,7 @@ from dense.scenes.layout import sample_layout
 
 FLOORS = {'plain': 'plain', 'stripes': 'striped', 'checker': 'checkered', 'noise': 'speckled'}
 MIN_AREA = 0.01    # objects covering less than this fraction of the image are not mentioned
-MAX_OBJECTS = 3
+MAX_OBJECTS = 2    # keeps a caption within SigLIP's 16-token text length
 
 
 def _phrase(obj: dict, rng: np.random.Generator, p_attr: float) -> tuple[str, tuple]:

@@ -11,6 +11,7 @@ second on every seed (the worst seed of one better than the best of the other: t
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 from pathlib import Path
 
@@ -120,15 +121,25 @@ def _bars(summary: dict):
     return fig
 
 
-def run_ranking(cfg: Config, progress: bool = True) -> dict:
-    """Run every (encoder, seed), write ``ranking.json`` / ``.md`` / ``.png`` and the resolved config."""
+def run_ranking(cfg: Config, only: list | None = None, progress: bool = True) -> dict:
+    """Run every (encoder, seed), write ``ranking.json`` / ``.md`` / ``.png`` and the resolved config.
+
+    A finished (encoder, seed) keeps its metrics in ``<label>/seed<N>/rank.json`` and is not run again (resumable;
+    processes given disjoint ``only`` labels can share the work). ``only``: run just these encoder labels and
+    summarise those.
+    """
     from tqdm import tqdm
     work_dir = Path(cfg.work_dir)
-    jobs = [(entry, seed) for entry in cfg.encoders for seed in cfg.seeds]
+    entries = [e for e in cfg.encoders if not only or e['label'] in only]
+    jobs = [(entry, seed) for entry in entries for seed in cfg.seeds]
     runs: dict = {}
     for entry, seed in tqdm(jobs, desc='rank', disable=not progress):
-        runs.setdefault(entry['label'], []).append(run_one(cfg, entry, seed, work_dir / entry['label'] / f'seed{seed}'))
-    summary = summarise(runs, list(cfg.metrics), [tuple(c) for c in cfg.compare])
+        run_dir = work_dir / entry['label'] / f'seed{seed}'
+        if not (run_dir / 'rank.json').is_file():
+            write_json(run_dir / 'rank.json', run_one(cfg, entry, seed, run_dir), sort_keys=True)
+        runs.setdefault(entry['label'], []).append(json.loads((run_dir / 'rank.json').read_text()))
+    compare = [tuple(c) for c in cfg.compare if set(c) <= set(runs)]
+    summary = summarise(runs, list(cfg.metrics), compare)
     write_bytes(work_dir / 'config.py', cfg.pretty_text.encode())
     write_json(work_dir / 'ranking.json', {'seeds': list(cfg.seeds), 'runs': runs, **summary}, sort_keys=True)
     write_bytes(work_dir / 'ranking.md', markdown(summary).encode())
@@ -139,6 +150,7 @@ def run_ranking(cfg: Config, progress: bool = True) -> dict:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('config', help='ranking config (configs/rank/...)')
     parser.add_argument('--work-dir', help='override the config work_dir')
+    parser.add_argument('--only', nargs='+', metavar='LABEL', help='run only these encoder labels')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. seeds=[0]')
 
@@ -148,6 +160,6 @@ def run(args: argparse.Namespace) -> int:
     cfg.merge_from_dict(args.cfg_options)
     if args.work_dir:
         cfg.work_dir = args.work_dir
-    summary = run_ranking(cfg)
+    summary = run_ranking(cfg, only=args.only)
     print(markdown(summary))
     return 0
