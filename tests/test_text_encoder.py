@@ -34,7 +34,10 @@ def test_contract(enc):
 
 
 def test_variant_table():
-    for key, image in VARIANTS.items():
+    siglip2 = {k: v for k, v in VARIANTS.items()
+               if v.hf_id.startswith('google/siglip2') or k.startswith(('tiny', 'test'))}
+    assert len(siglip2) >= 20
+    for key, image in siglip2.items():
         text = get_text_variant(key)
         assert text.embed_dim == image.width and text.context == 64
         for alias in image.aliases():
@@ -201,3 +204,21 @@ def test_tower_outside_the_table_sized_from_its_config(tmp_path):
     assert torch.allclose(enc.encode_text(['a red sphere']), ref, atol=1e-5)
     with pytest.raises(KeyError, match='unknown SigLIP 2 variant'):
         build_text_encoder('scenes-trained')
+
+
+def test_shipped_variant_loads_its_text_tower(tmp_path, monkeypatch):
+    """``scenes-sigmoid`` (a shipped scene-trained encoder) gets the text tower of its verified directory."""
+    import dense.text.build as build
+    from transformers import SiglipConfig, SiglipModel
+    cfg = SiglipConfig(text_config=dict(vocab_size=1024, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                        num_attention_heads=2, projection_size=128, max_position_embeddings=16),
+                       vision_config=dict(hidden_size=128, intermediate_size=512, num_hidden_layers=6,
+                                          num_attention_heads=2, image_size=64, patch_size=8))
+    SiglipModel(cfg).save_pretrained(tmp_path)
+    asked = []
+    monkeypatch.setattr(build, 'shipped_dir', lambda name: asked.append(name) or tmp_path)
+    enc = build_text_encoder('scenes-sigmoid')
+    assert asked == ['scenes-sigmoid'] and enc.embed_dim == 128 and enc.context == 16
+    assert enc.weights_sha256 not in ('', 'random-init-seed0')
+    with pytest.raises(KeyError, match='no SigLIP 2 text tower pairs'):
+        build_text_encoder('scenes')  # the random-init architecture has no text tower in the table
