@@ -11,9 +11,8 @@ from pathlib import Path
 
 from mmengine.config import DictAction
 
-from probes.train.evaluate import run_eval
-from dense.io import write_json
-from probes.train.results import markdown_table
+from dense.cli_extract import add_device_argument
+
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,10 +21,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--split', default='val', help='data split to evaluate (a key of the config data)')
     parser.add_argument('--out', help='write the metrics JSON here')
     parser.add_argument('--results', help='only render this metrics.json as a markdown table')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys, e.g. data_root=DIR encoder.weights=DIR')
+    add_device_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from dense.cli_extract import resolve_device
+    from dense.io import write_json
+    from probes.train.evaluate import run_eval
+    from probes.train.results import markdown_table
     if args.results:
         path = Path(args.results)
         if not path.is_file():
@@ -39,12 +44,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.config:
         raise SystemExit('sprobe eval: give a CONFIG (with --weights) or --results metrics.json')
+    from probes.train.config import apply_options
     from probes.train.runner import as_config
-    cfg = as_config(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    cfg = apply_options(as_config(args.config), args.cfg_options)
     weights = args.weights or str(Path(cfg.work_dir) / 'probes.safetensors')
-    metrics = run_eval(cfg, weights, args.split)
-    table = {'metrics': {args.split: metrics}}
+    metrics, header = run_eval(cfg, weights, args.split, with_header=True, device=resolve_device(args.device))
+    table = {**header, 'metrics': {args.split: metrics}}
     if args.out:
         write_json(args.out, table, sort_keys=True)
     print(markdown_table(table, split=args.split))

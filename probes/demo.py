@@ -17,6 +17,7 @@ from dense.encoders import build_encoder
 from dense.extract import FeatureExtractor
 from dense.features_io import save_features
 from dense.io import write_json
+from probes.train.results import run_header
 from dense.scenes import CLASS_NAMES, SceneSet
 from dense.scenes.batch import to_batch
 
@@ -74,7 +75,9 @@ def prediction_figures(cfg, encoder, results: dict, work_dir: Path, num: int = 2
     chosen = {task: preds[name] for task, name in best.items()}
     truths = {k: batch[k] for k in chosen if k in batch}
     images = np.stack([s.image for s in scenes])
-    return make_prediction_figures(work_dir, images, chosen, truths, class_names=CLASS_NAMES)
+    from probes.train.config import dataset_metainfo
+    palette = (dataset_metainfo(cfg) or {}).get('palette')
+    return make_prediction_figures(work_dir, images, chosen, truths, class_names=CLASS_NAMES, palette=palette)
 
 
 def run_demo(work_dir: str | Path = 'work_dirs/demo', config: str | Path = DEMO_CONFIG, encoder: str | None = None,
@@ -99,7 +102,7 @@ def run_demo(work_dir: str | Path = 'work_dirs/demo', config: str | Path = DEMO_
     timings['probe_training_s'] = time.perf_counter() - start
     figures += prediction_figures(cfg, enc, results, work_dir)
     figures += make_run_figures(cfg.work_dir)
-    summary = {'encoder': enc.variant, 'encoder_weights_sha256': enc.weights_sha256,
+    summary = {**run_header(cfg, enc), 'encoder': enc.variant,
                'best': results['best'], 'timings': timings,
                'figures': sorted(str(Path(p).relative_to(work_dir)) for p in figures
                                  if Path(p).is_relative_to(work_dir))}

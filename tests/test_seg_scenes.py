@@ -41,7 +41,8 @@ def test_majority_baseline_is_the_training_argmax():
 def test_experiment_reports_the_three_numbers(tmp_path):
     summary = run_experiment(SMOKE, str(tmp_path))
     assert set(summary) == {'best_linear_probe', 'best_linear_mIoU', 'best_dpt_probe', 'best_dpt_mIoU',
-                            'majority_class_mIoU'}
+                            'majority_class_mIoU', 'encoder_weights'}
+    assert summary['encoder_weights'] == 'random-init-seed0'
     assert summary['best_linear_probe'].startswith('seg/linear') and summary['best_dpt_probe'].startswith('seg/dpt')
     assert (tmp_path / 'summary.json').is_file()
 

@@ -103,7 +103,7 @@ def test_smoke_run_writes_results(tmp_path):
     assert set(saved['best']) == {'seg/linear', 'seg/dpt'}
     best = saved['best']['seg/linear']['probe']
     linear = [n for n in model.specs if n.startswith('seg/linear')]
-    assert f'{best}/IoU.0' in saved['metrics']['val']  # per-class numbers in the JSON (not in the log)
+    assert f'{best}/IoU.ground' in saved['metrics']['val']  # per-class numbers in the JSON (not in the log)
     assert saved['metrics']['val'][f'{best}/mIoU'] == max(saved['metrics']['val'][f'{n}/mIoU'] for n in linear)
     assert (tmp_path / 'config.py').read_text().startswith('data')
     assert set(load_file(str(tmp_path / 'probes.safetensors'))) == set(model.probes.state_dict())

@@ -4,8 +4,8 @@ _base_ = ['../_base_/seg_voc.py', '../_base_/protocol_siglip2.py']
 encoder = dict(name='test', weights=None)
 data_root = 'work_dirs/fixtures/voc'
 crop = 32
-data = dict(train=dict(data_root=data_root, augment=dict(crop_size=(crop, crop), resize=crop)),
-            val=dict(data_root=data_root, image_resize=crop))
+data = dict(train=dict(data_root='{data_root}', augment=dict(crop_size=(crop, crop), resize=crop)),
+            val=dict(data_root='{data_root}', image_resize=crop))
 inference = dict(mode='slide', crop_size=(crop, crop), stride=(16, 16))
 train_batch_size = 2
 num_workers = 0

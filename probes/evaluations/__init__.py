@@ -19,6 +19,7 @@ from pathlib import Path
 EVALUATIONS: dict[str, str] = {
     'knn': 'probes.evaluations.knn:KNNSegmentation',
     'correspond': 'probes.evaluations.correspond:Correspondence',
+    'zeroshot': 'probes.zeroshot.evaluation:ZeroShotSegmentation',
 }
 
 
@@ -42,7 +43,7 @@ def run_evaluation(cfg, encoder=None, kind: str | None = None) -> dict:
     Returns:
         The ``metrics.json`` content.
     """
-    from probes.train.results import write_run_results
+    from probes.train.results import warn_random_weights, write_run_results
     from probes.train.runner import as_config, build_encoder_from_config
     cfg = as_config(cfg)
     if 'evaluation' not in cfg:
@@ -54,6 +55,7 @@ def run_evaluation(cfg, encoder=None, kind: str | None = None) -> dict:
         raise ValueError(f'{cfg.filename or "config"}: evaluation type is {kind_in_config!r}, not {kind!r}')
     evaluation_cls = get_evaluation(kind_in_config)
     encoder = encoder if encoder is not None else build_encoder_from_config(cfg)
+    warn_random_weights(cfg, encoder)
     work_dir = Path(cfg.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     metrics = evaluation_cls(encoder=encoder, work_dir=work_dir, cfg=cfg, **options).run()

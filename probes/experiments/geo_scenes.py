@@ -83,7 +83,7 @@ def run_experiment(config: str = CONFIG, work_dir: str | None = None, max_iters:
     depth_probe, normal_probe = results['best']['depth/dpt']['probe'], results['best']['normals/dpt']['probe']
     probe = results['metrics'][split]
     summary = {
-        'split': split, 'aggregation': 'per_image',
+        'encoder_weights': results['encoder_weights'], 'split': split, 'aggregation': 'per_image',
         'train_mean_depth_m': mean_depth, 'train_most_common_normal': [float(v) for v in common_normal],
         'depth_rmse': {'dpt_probe': probe[f'{depth_probe}/rmse'], 'mean_depth_baseline': base['depth']['rmse']},
         'normals_mean_angular_error_deg': {'dpt_probe': probe[f'{normal_probe}/mean'],

@@ -49,7 +49,7 @@ def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None) ->
         cfg.work_dir = work_dir
     results = run_training(cfg)
     baseline = majority_baseline(cfg)
-    summary = {'best_linear_probe': results['best']['seg/linear']['probe'],
+    summary = {'encoder_weights': results['encoder_weights'], 'best_linear_probe': results['best']['seg/linear']['probe'],
                'best_linear_mIoU': results['best']['seg/linear']['test']['mIoU'],
                'best_dpt_probe': results['best']['seg/dpt']['probe'],
                'best_dpt_mIoU': results['best']['seg/dpt']['test']['mIoU'],

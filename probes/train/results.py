@@ -30,6 +30,36 @@ def run_header(cfg, encoder: torch.nn.Module) -> dict:
             'encoder_weights_sha256': state_sha256(encoder), 'versions': versions()}
 
 
+# data set types whose images are generated (random weights are expected there: demos, tests)
+SYNTHETIC_DATA = ('scenes', 'scenes_detection')
+
+
+def random_weights_warning(cfg, encoder: torch.nn.Module) -> str | None:
+    """A warning when a random-init encoder runs on a real data set (a config without ``encoder.weights``
+    silently measures random features); None otherwise."""
+    weights = str(getattr(encoder, 'weights_sha256', ''))
+    kinds = sorted({dict(split).get('type') for split in dict(cfg.get('data') or {}).values()
+                    if isinstance(split, dict)} - {None, *SYNTHETIC_DATA})
+    if not weights.startswith('random-init') or not kinds:
+        return None
+    return (f'RANDOM WEIGHTS: encoder {dict(cfg.get("encoder", {})).get("name", "custom")!r} is {weights} '
+            f'on real data ({", ".join(kinds)}); set encoder.weights to a checkpoint path or hub id '
+            f'(e.g. --cfg-options encoder.weights=google/siglip2-base-patch16-224). The results record '
+            f'encoder_weights={weights!r}.')
+
+
+def warn_random_weights(cfg, encoder: torch.nn.Module, logger=None) -> None:
+    """Log :func:`random_weights_warning` (mmengine's logger when given, so it lands in the run's log file)."""
+    message = random_weights_warning(cfg, encoder)
+    if message is None:
+        return
+    if logger is not None:
+        logger.warning(message)
+    else:
+        import sys
+        print(f'warning: {message}', file=sys.stderr)
+
+
 def write_run_results(cfg, encoder: torch.nn.Module, metrics: dict, work_dir, **extra) -> dict:
     """Write the resolved ``config.py`` and ``metrics.json`` (:func:`run_header` + ``metrics`` + ``extra``)."""
     from pathlib import Path
@@ -53,10 +83,21 @@ def versions() -> dict[str, str]:
 
 
 def _columns(task: str, probes: list[str], values: dict) -> tuple[str, ...]:
-    """The task's ``table_metrics``, else every metric of its first probe."""
+    """The task's ``table_metrics``, else every metric of its first probe; a task with ``table_per_split`` also
+    gets its first metric per tagged split (``Acc@0.5.refcoco_testA``, ...)."""
     from probes.tasks import TASKS
     columns = getattr(TASKS.get(task), 'table_metrics', None)
-    return tuple(columns) if columns else tuple(k.rsplit('/', 1)[1] for k in values if k.startswith(probes[0] + '/'))
+    metrics = tuple(k.rsplit('/', 1)[1] for k in values if k.startswith(probes[0] + '/'))
+    if columns and getattr(TASKS.get(task), 'table_per_split', False):
+        return tuple(columns) + tuple(sorted(m for m in metrics if m.startswith(columns[0] + '.')))
+    return tuple(columns) if columns else metrics
+
+
+def _cell(value) -> str:
+    """A table cell: two decimals, 'n/a' for a missing score (NaN / null: nothing valid to score)."""
+    if value is None or value != value:
+        return 'n/a'
+    return f'{value:.2f}'
 
 
 def markdown_table(results: dict, split: str = 'val') -> str:
@@ -74,7 +115,7 @@ def markdown_table(results: dict, split: str = 'val') -> str:
         columns = _columns(task, probes, values)
         lines = [f'| probe ({split}) | ' + ' | '.join(columns) + ' |', '|---|' + '---|' * len(columns)]
         for probe in probes:
-            cells = [f'{values[f"{probe}/{m}"]:.2f}' if f'{probe}/{m}' in values else '' for m in columns]
+            cells = [_cell(values.get(f'{probe}/{m}')) for m in columns]
             lines.append(f'| {probe}{" (best)" if probe in best else ""} | ' + ' | '.join(cells) + ' |')
         tables.append('\n'.join(lines) + '\n')
     return '\n'.join(tables)
