@@ -124,3 +124,27 @@ def test_training_console_tensorboard_periodic_val_and_lock(tmp_path, capsys):
     val_steps = [s['step'] for s in scalars if any(k.endswith('/mIoU') for k in s)]
     assert val_steps == [1, 2]  # validated after every iteration, the final one not repeated
     assert 'encoder = dict' in (work / 'hooked.py').read_text()  # mmengine's own config dump
+
+
+def test_custom_segmentation_data_and_a_data_set_in_one_file(tmp_path, monkeypatch):
+    from dense.datasets import build_dataset
+    from dense.datasets.fixtures import write_fixture
+    from probes.train.config import data_options, dataset_metainfo, task_options
+    from probes.train.runner import as_config
+    write_fixture('custom', tmp_path / 'data')
+    cfg = as_config(ROOT / 'configs/seg/custom_linear-dpt_siglip2-b16-512.py')
+    cfg.data_root = str(tmp_path / 'data')
+    dataset = build_dataset(data_options(cfg, 'val'))
+    sample = dataset[0]
+    assert len(dataset) == 2 and sample['image'].shape[-2:] != sample['seg'].shape  # eval resize: image only
+    assert set(sample['seg'].unique().tolist()) <= {0, 1, 2, 255}
+    assert task_options(cfg, 'seg')['class_names'] == ['background', 'road', 'car']  # IoU.road, not IoU.1
+    assert dataset_metainfo(cfg)['palette'][1] == [128, 64, 128]
+    # a data set class in the user's own file, named 'module:Class' in the config
+    (tmp_path / 'my_data.py').write_text('from dense.datasets.custom import CustomSegDataset\n\n\n'
+                                         'class Mine(CustomSegDataset):\n    pass\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mine = build_dataset(dict(data_options(cfg, 'val'), type='my_data:Mine'))
+    assert type(mine).__name__ == 'Mine' and len(mine) == 2
+    with pytest.raises(KeyError, match="'nowhere:Mine': cannot import it"):
+        build_dataset(dict(data_options(cfg, 'val'), type='nowhere:Mine'))

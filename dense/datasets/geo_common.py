@@ -69,13 +69,22 @@ def clean_depth(depth: np.ndarray | torch.Tensor, max_depth: float | None = None
     return d
 
 
-def clean_normals(normals: np.ndarray | torch.Tensor, depth: torch.Tensor | None = None) -> torch.Tensor:
-    """``[3, H, W]`` unit normals; invalid pixels (see module docstring) all-zero."""
+def clean_normals(normals: np.ndarray | torch.Tensor, depth: torch.Tensor | None = None,
+                  source: str = 'normals') -> torch.Tensor:
+    """``[3, H, W]`` unit normals; invalid pixels (see module docstring) all-zero.
+
+    A map whose given (finite, non-zero) normals are mostly not unit length is an error naming ``source``: it is
+    another encoding (e.g. 0-255 colours), which would otherwise become all invalid and train nothing.
+    """
     n = torch.as_tensor(np.asarray(normals, dtype=np.float32)).clone()
     if n.ndim != 3 or n.shape[0] != 3:
-        raise ValueError(f'normals must be [3, H, W], got {tuple(n.shape)}')
+        raise ValueError(f'{source}: normals must be [3, H, W], got {tuple(n.shape)}')
     length = n.norm(dim=0)
-    valid = torch.isfinite(n).all(0) & (length > MIN_NORMAL_LEN) & (length < MAX_NORMAL_LEN)
+    given = torch.isfinite(n).all(0) & (length > 0)
+    valid = given & (length > MIN_NORMAL_LEN) & (length < MAX_NORMAL_LEN)
+    if given.sum() and valid.sum() < 0.5 * given.sum():
+        raise ValueError(f'{source}: {1 - valid.sum() / given.sum():.0%} of the normals are not unit vectors '
+                         f'(median length {length[given].median():.3g}); expected unit normals (all-zero = invalid)')
     if depth is not None:
         valid &= depth > 0
     n = torch.where(valid, n / length.clamp_min(1e-6), torch.zeros_like(n))

@@ -39,14 +39,13 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps
 from torch.utils.data import Dataset
 
 from dense.datasets.geo_common import (clean_depth, early_color_jitter, finish_geo_sample, probe3d_normals,
                                        read_navi_depth)
+from dense.extract import load_image
 
 
 def _listing(path: str, order: str) -> list[str]:
@@ -97,15 +96,9 @@ def _views(scene_dir: str, order: str) -> list[tuple[str, dict]]:
 
 
 def read_navi_image(path: str) -> torch.Tensor:
-    """float32 ``[3, H, W]`` in [0, 1], EXIF orientation applied (Probe3D ``read_image``)."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'{path}: image not found; check the NAVI root and layout')
-    try:
-        with Image.open(path) as image:
-            rgb = np.asarray(ImageOps.exif_transpose(image).convert('RGB')).copy()
-    except (OSError, ValueError) as err:
-        raise ValueError(f'{path}: cannot read image ({err})') from None
-    return torch.from_numpy(rgb).permute(2, 0, 1).float() / 255
+    """float32 ``[3, H, W]`` in [0, 1], EXIF orientation applied (Probe3D ``read_image``; ``dense.io.read_image``
+    applies it to every image)."""
+    return load_image(path)
 
 
 def _nearest(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

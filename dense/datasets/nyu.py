@@ -165,6 +165,6 @@ class NYUProbe3D(Dataset):
             raise ValueError(f'{source}: image {image.shape[:2]}, depth {depth.shape} and normals '
                              f'{normals.shape[1:]} sizes differ')
         depth_t = clean_depth(depth, self.max_depth)
-        sample = {'image': load_image(image), 'depth': depth_t, 'normals': clean_normals(normals, depth_t),
+        sample = {'image': load_image(image), 'depth': depth_t, 'normals': clean_normals(normals, depth_t, source),
                   'meta': {'img_path': source, 'ori_shape': image.shape[:2]}}
         return _finish(sample, self.center, self.size, self.augment, self.image_size)

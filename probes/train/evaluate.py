@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmengine.dataset import DefaultSampler
 from PIL import Image
 from torch.utils.data import DataLoader
 from tqdm import tqdm
@@ -37,9 +38,13 @@ def load_trained(cfg, weights: str | Path, encoder: torch.nn.Module | None = Non
 
 @torch.no_grad()
 def evaluate(model: ProbeModel, dataset, batch_size: int = 1) -> dict[str, float]:
-    """Every probe's metrics on ``dataset`` (names ``<probe>/<metric>``), with a progress bar."""
+    """Every probe's metrics on ``dataset`` (names ``<probe>/<metric>``), with a progress bar.
+
+    Under torchrun / SLURM each rank scores its share (no padding) and the metrics count every sample once.
+    """
     metric = ProbeMetric(model.tasks, list(model.specs.values()))
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate)
+    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=collate,
+                        sampler=DefaultSampler(dataset, shuffle=False, round_up=False))
     for batch in tqdm(loader, desc='eval', unit='batch', dynamic_ncols=True, disable=None):
         metric.process(None, model.test_step(batch))
     metric.evaluate(len(dataset))
