@@ -19,15 +19,20 @@ COMMANDS = {
     'scenes': 'dense.scenes.cli',
     'seg-scenes': 'probes.experiments.seg_scenes',
     'geo-scenes': 'probes.experiments.geo_scenes',
+    'det-scenes': 'probes.experiments.det_scenes',
     'ref-scenes': 'probes.experiments.ref_scenes',
     'train': 'probes.cli_train',
+    'cache': 'probes.cli_cache',
     'eval': 'probes.cli_eval',
     'predict': 'probes.cli_predict',
     'report': 'probes.cli_report',
     'evaluate': 'probes.cli_evaluate',
     'knn': 'probes.cli_knn',
     'correspond': 'probes.cli_correspond',
+    'zeroshot': 'probes.cli_zeroshot',
     'demo': 'probes.demo',
+    'pretrain': 'dense.pretrain.cli',
+    'rank': 'probes.experiments.ranking',
 }
 
 
