@@ -22,6 +22,7 @@ COMMANDS = {
     'det-scenes': 'probes.experiments.det_scenes',
     'ref-scenes': 'probes.experiments.ref_scenes',
     'train': 'probes.cli_train',
+    'cache': 'probes.cli_cache',
     'eval': 'probes.cli_eval',
     'predict': 'probes.cli_predict',
     'report': 'probes.cli_report',
@@ -30,6 +31,8 @@ COMMANDS = {
     'correspond': 'probes.cli_correspond',
     'zeroshot': 'probes.cli_zeroshot',
     'demo': 'probes.demo',
+    'pretrain': 'dense.pretrain.cli',
+    'rank': 'probes.experiments.ranking',
 }
 
 

@@ -178,3 +178,25 @@ def test_templates_are_clips():
     from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES, SIMPLE_IMAGENET_TEMPLATES
     assert IMAGENET_TEMPLATES == tuple(t('{}') for t in OPENAI_IMAGENET_TEMPLATES)
     assert SHORT_TEMPLATES == tuple(t('{}') for t in SIMPLE_IMAGENET_TEMPLATES)
+
+
+def test_tower_outside_the_table_sized_from_its_config(tmp_path):
+    """A scene-trained SiglipModel directory under a name the variant table has no text tower for."""
+    from transformers import SiglipConfig, SiglipModel
+    cfg = SiglipConfig(text_config=dict(vocab_size=1024, hidden_size=48, intermediate_size=96, num_hidden_layers=2,
+                                        num_attention_heads=3, projection_size=32, pad_token_id=0, eos_token_id=1,
+                                        bos_token_id=2),
+                       vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                          num_attention_heads=2, image_size=64, patch_size=16))
+    model = SiglipModel(cfg).eval()
+    model.save_pretrained(tmp_path)
+    enc = build_text_encoder('scenes-trained', weights=tmp_path)
+    assert (enc.spec.width, enc.spec.depth, enc.embed_dim, enc.spec.vocab) == (48, 2, 32, 1024)
+    assert enc.tokenizer is not None  # the shipped model: same vocabulary size
+    ids = enc.tokenize(['a red sphere'])
+    with torch.no_grad():
+        ref = model.get_text_features(input_ids=ids)
+    ref = getattr(ref, 'pooler_output', ref)
+    assert torch.allclose(enc.encode_text(['a red sphere']), ref, atol=1e-5)
+    with pytest.raises(KeyError, match='unknown SigLIP 2 variant'):
+        build_text_encoder('scenes-trained')

@@ -1,15 +1,15 @@
-"""``build_text_encoder``: the SigLIP 2 text tower of a variant, random-init or from a checkpoint, with its tokenizer."""
+"""``build_text_encoder``: the SigLIP 2 text tower of a variant, random-init or from a checkpoint, with tokenizer."""
 from __future__ import annotations
 
 import dataclasses
 
 import torch
 
-from .checkpoint import load_text_weights
+from .checkpoint import load_text_weights, read_text_config
 from .model import TextEncoder
 from .tokenizer import SiglipTokenizer
 from .train_tokenizer import SHIPPED_MODEL
-from .variants import get_text_variant
+from .variants import get_text_variant, text_variant_from_config
 
 
 def build_text_encoder(name: str, weights=None, seed: int = 0, tokenizer=None, allow_download: bool | None = None,
@@ -18,7 +18,8 @@ def build_text_encoder(name: str, weights=None, seed: int = 0, tokenizer=None, a
 
     Args:
         name: Any name of the paired image variant (``'siglip2-b16-224'``, ``'google/siglip2-base-patch16-224'``,
-            ``'tiny'``, ``'test'``; see :data:`dense.encoders.VARIANTS`).
+            ``'tiny'``, ``'test'``; see :data:`dense.encoders.VARIANTS`). A name without a text tower in the table
+            (e.g. a scene-trained variant) is sized from the checkpoint's ``text_config``.
         weights: None for seeded random init, else a HF directory or hub id (full ``SiglipModel`` /
             ``Siglip2Model`` or text-only), an open_clip ``.safetensors``, or a big_vision ``.npz`` (``:txt``).
         seed: Seed of the random init (recorded as ``weights_sha256 = 'random-init-seed<N>'``).
@@ -36,7 +37,7 @@ def build_text_encoder(name: str, weights=None, seed: int = 0, tokenizer=None, a
         KeyError: Unknown variant name.
         CheckpointError: (a ValueError) unreadable checkpoint, one without a text tower, or of other dims.
     """
-    spec = get_text_variant(name)
+    spec = _text_variant(name, weights, allow_download)
     if overrides:
         tag = ','.join(f'{k}={v}' for k, v in sorted(overrides.items()))
         spec = dataclasses.replace(spec, key=f'{spec.key}[{tag}]', **overrides)
@@ -51,3 +52,14 @@ def build_text_encoder(name: str, weights=None, seed: int = 0, tokenizer=None, a
     if source is not None:
         enc.tokenizer = SiglipTokenizer(source, spec.context)
     return enc.freeze()
+
+
+def _text_variant(name: str, weights, allow_download):
+    """The table's text tower for ``name``; else the one a transformers checkpoint's ``text_config`` describes."""
+    try:
+        return get_text_variant(name)
+    except KeyError:
+        config = None if weights is None else read_text_config(weights, allow_download)
+        if config is None:
+            raise
+        return text_variant_from_config(name, config)

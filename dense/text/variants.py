@@ -68,3 +68,17 @@ def get_text_variant(name: str) -> TextVariant:
         KeyError: Unknown name (the message lists the keys).
     """
     return text_variant_for(get_variant(name))
+
+
+def text_variant_from_config(key: str, text_config: dict) -> TextVariant:
+    """A text tower described by a transformers ``text_config`` (for towers outside the table, e.g. ones trained on
+    the scenes and written as ``SiglipModel`` directories)."""
+    try:
+        return TextVariant(
+            key, int(text_config['hidden_size']), int(text_config['num_hidden_layers']),
+            int(text_config['num_attention_heads']), int(text_config['intermediate_size']),
+            int(text_config['vocab_size']), int(text_config.get('max_position_embeddings', CONTEXT_LENGTH)),
+            int(text_config.get('projection_size') or text_config['hidden_size']),
+            shipped_tokenizer=int(text_config['vocab_size']) == SHIPPED_VOCAB)
+    except KeyError as e:
+        raise KeyError(f'{key}: text_config lacks {e.args[0]!r}; cannot size the text tower') from None
