@@ -106,7 +106,8 @@ def _train_loader(cfg: Config, model: ProbeModel) -> dict:
     if not cfg.get('cache'):
         return _loader(cfg, 'train', True)
     from probes.train.cached import cached_train_loader
-    return cached_train_loader(cfg, model, lambda num, batch: resolve_schedule(cfg.schedule, num, batch))
+    return cached_train_loader(cfg, model, lambda: _dataset(cfg, 'train'),
+                               lambda num, batch: resolve_schedule(cfg.schedule, num, batch))
 
 
 def _distributed(cfg: Config) -> dict:
@@ -116,8 +117,8 @@ def _distributed(cfg: Config) -> dict:
     dist.init_distributed(launcher, cfg.get('dist_backend'))
     if launcher == 'none':
         return dict(launcher='none')
-    return dict(launcher=launcher, cfg=dict(model_wrapper_cfg=dist.wrapper_cfg()),
-                env_cfg=dict(dist_cfg=dict(backend=cfg.get('dist_backend') or torch.distributed.get_backend())))
+    cfg.setdefault('model_wrapper_cfg', dist.wrapper_cfg())  # mmengine's Runner reads it from its cfg
+    return dict(launcher=launcher, env_cfg=dict(dist_cfg=dict(backend=cfg.get('dist_backend') or torch.distributed.get_backend())))
 
 
 def _optimizer(cfg: Config, model: ProbeModel) -> OptimWrapper:
