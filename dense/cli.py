@@ -31,6 +31,8 @@ COMMANDS = {
     'correspond': 'probes.cli_correspond',
     'zeroshot': 'probes.cli_zeroshot',
     'demo': 'probes.demo',
+    'pretrain': 'dense.pretrain.cli',
+    'rank': 'probes.experiments.ranking',
 }
 
 

@@ -102,9 +102,21 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     return Path(path)
 
 
+def finite_json(data):
+    """``data`` with NaN / inf floats as None: JSON ``null``, never the bare ``NaN`` that JSON does not allow."""
+    if isinstance(data, float):
+        return data if data == data and abs(data) != float('inf') else None
+    if isinstance(data, dict):
+        return {k: finite_json(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite_json(v) for v in data]
+    return data
+
+
 def write_json(path: str | Path, data, sort_keys: bool = False) -> Path:
-    """Write ``data`` as indented JSON, atomically."""
-    return write_bytes(path, (json.dumps(data, indent=2, sort_keys=sort_keys, default=str) + '\n').encode())
+    """Write ``data`` as indented JSON (NaN / inf as ``null``: :func:`finite_json`), atomically."""
+    text = json.dumps(finite_json(data), indent=2, sort_keys=sort_keys, default=str, allow_nan=False)
+    return write_bytes(path, (text + '\n').encode())
 
 
 # the largest image read (pixels); a 13000 x 13000 photo would take gigabytes once decoded and resized.
@@ -159,6 +171,11 @@ def read_image(path: str | Path) -> np.ndarray:
         raise ValueError(f'{path}: cannot read image ({err})') from None
 
 
+class UnsafePickleError(pickle.UnpicklingError, ValueError):
+    """A pickle that holds a global outside the allowed ones, or that cannot be read: a ``ValueError`` too, so
+    the command line reports it as bad input in one line."""
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     def __init__(self, data: bytes, path: Path, allowed: frozenset, encoding: str):
         super().__init__(io.BytesIO(data), encoding=encoding)
@@ -167,15 +184,21 @@ class _RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         if (module, name) in self.allowed:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f'{self.path}: refusing to load global {module}.{name}; this file may hold '
+        raise UnsafePickleError(f'{self.path}: refusing to load global {module}.{name}; this file may hold '
                                      f'only {", ".join(sorted(f"{m}.{n}" for m, n in self.allowed))}')
 
 
 def restricted_unpickle(path: str | Path, allowed: Iterable[tuple[str, str]], encoding: str = 'ASCII'):
     """Unpickle ``path`` allowing only the ``(module, name)`` globals in ``allowed``; anything else (code, any
-    other class) raises ``pickle.UnpicklingError`` naming the file, before it runs."""
+    other class) raises :class:`UnsafePickleError` naming the file, before it runs; so does a truncated file."""
     path = Path(path)
-    return _RestrictedUnpickler(path.read_bytes(), path, frozenset(allowed), encoding).load()
+    try:
+        return _RestrictedUnpickler(path.read_bytes(), path, frozenset(allowed), encoding).load()
+    except UnsafePickleError:
+        raise
+    except (pickle.UnpicklingError, EOFError, AttributeError, IndexError, TypeError) as err:
+        raise UnsafePickleError(f'{path}: not a readable pickle ({type(err).__name__}: {err}); the file is '
+                                'truncated or of another format') from None
 
 
 def sha256_files(paths: Iterable[str | Path], chunk: int = 1 << 20) -> str:

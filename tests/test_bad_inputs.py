@@ -57,6 +57,9 @@ CASES = [
                                         '--device', 'cuda' if not torch.cuda.is_available() else 'cuda:99'],
                                        [t / 'out']),
      r'--device cuda(:99)?: (CUDA is not available on this machine|only \d+ CUDA device)'),
+    ('train-device', lambda t: (['train', SMOKE, '--work-dir', str(t / 'run'), '--device',
+                                 'cuda' if not torch.cuda.is_available() else 'cuda:x'], [t / 'run']),
+     r'--device cuda(:x)?: (CUDA is not available on this machine|use cpu, cuda or cuda:N)'),
     ('device-name', lambda t: (['extract', _images(t), str(t / 'f.safetensors'), '--device', 'gpu0'],
                                [t / 'f.safetensors']), r'--device gpu0: not a device name'),
     ('nan-weights', lambda t: (['extract', _images(t), str(t / 'f.safetensors'), '--encoder', 'test',
@@ -71,7 +74,45 @@ CASES = [
                                              [t / 'f.safetensors']), r'its subfolders have some: pass --recursive'),
     ('pixel-limit', lambda t: (['extract', _images(t), str(t / 'f.safetensors'), '--encoder', 'test'],
                                [t / 'f.safetensors']), r'im0\.png: 56 x 40 = 0 M pixels, more than the limit'),
+    ('nyu-hostile-pickle', lambda t: (_nyu_argv(t, _hostile_pickle(t / 'evil.pkl')), [t / 'run' / 'metrics.json']),
+     r'evil\.pkl: refusing to load global builtins\.print'),
+    ('nyu-truncated-pickle', lambda t: (_nyu_argv(t, _truncated(_nyu_pickle(t))), [t / 'run' / 'metrics.json']),
+     r'nyu\.pkl: not a readable pickle .*truncated'),
+    ('normals-not-unit', lambda t: (_nyu_argv(t, _nyu_pickle(t, scale=255.0)), [t / 'run' / 'metrics.json']),
+     r'nyu\.pkl#0: 100% of the normals are not unit vectors \(median length 255\)'),
+    ('resume-hostile-checkpoint', lambda t: (_resume_from(t, _torch_bytes({'state_dict': _Evil()})),
+                                             [t / 'run' / 'metrics.json']),
+     r'iter_2\.pth: cannot resume: the checkpoint holds python objects besides tensors'),
+    ('resume-truncated-checkpoint', lambda t: (_resume_from(t, _torch_bytes({'state_dict': {}})[:40]),
+                                               [t / 'run' / 'metrics.json']),
+     r'iter_2\.pth: cannot resume: unreadable checkpoint'),
+    ('labels-without-valid-pixel', lambda t: (_all_ignored_ade(t), [t / 'run' / 'metrics.json']),
+     r'validation/.*every seg probe scores mIoU = NaN: no label pixel is valid'),
+    ('custom-mask-missing', lambda t: (['train', 'configs/seg/custom_linear-dpt_test-smoke.py', '--work-dir',
+                                        str(t / 'run'), '--cfg-options', f'data_root={_custom_without_mask(t)}'],
+                                       [t / 'run' / 'metrics.json']),
+     r'masks/photo_001\.png: mask of .*photo_001\.jpg not found'),
 ]
+
+
+def _custom_without_mask(tmp_path) -> str:
+    from dense.datasets.fixtures import write_fixture
+    write_fixture('custom', tmp_path / 'data')
+    (tmp_path / 'data' / 'train' / 'masks' / 'photo_001.png').unlink()
+    return str(tmp_path / 'data')
+
+
+def _truncated(path: str) -> str:
+    data = open(path, 'rb').read()
+    open(path, 'wb').write(data[:len(data) // 2])
+    return path
+
+
+def _torch_bytes(obj) -> bytes:
+    import io
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
 
 
 def _nan_weights(tmp_path) -> str:
@@ -98,6 +139,42 @@ def _nested(tmp_path) -> str:
     (tmp_path / 'top').mkdir()
     (tmp_path / 'imgs').rename(tmp_path / 'top' / 'sub')
     return str(tmp_path / 'top')
+
+
+def _nyu_pickle(tmp_path, scale: float = 1.0) -> str:
+    rng = np.random.default_rng(0)
+    normals = rng.normal(size=(2, 3, 48, 64)).astype(np.float32)
+    normals *= scale / np.linalg.norm(normals, axis=1, keepdims=True)
+    data = {'depths': rng.uniform(0.5, 9, (2, 48, 64)).astype(np.float32),
+            'images': rng.integers(0, 255, (2, 3, 48, 64), dtype=np.uint8), 'snorms': normals,
+            'scene_types': [['office'], ['kitchen']], 'test_indices': np.array([0, 1])}
+    (tmp_path / 'nyu.pkl').write_bytes(pickle.dumps(data))
+    return str(tmp_path / 'nyu.pkl')
+
+
+NYU = 'configs/normals/nyu_linear-dpt_test64_smoke.py'
+
+
+def _nyu_argv(tmp_path, pickle_path: str) -> list[str]:
+    return ['train', NYU, '--work-dir', str(tmp_path / 'run'), '--cfg-options', f'data.train.path={pickle_path}',
+            'data.train.split=test', f'data.val.path={pickle_path}']
+
+
+def _resume_from(tmp_path, payload: bytes) -> list[str]:
+    work = tmp_path / 'run'
+    work.mkdir()
+    (work / 'iter_2.pth').write_bytes(payload)
+    (work / 'last_checkpoint').write_text(str(work / 'iter_2.pth'))
+    return ['train', SMOKE, '--work-dir', str(work), '--resume']
+
+
+def _all_ignored_ade(tmp_path) -> list[str]:
+    from dense.datasets.fixtures import write_fixture
+    write_fixture('ade20k', tmp_path / 'ade')
+    for label in (tmp_path / 'ade' / 'annotations' / 'validation').glob('*.png'):
+        Image.fromarray(np.zeros_like(np.asarray(Image.open(label)))).save(label)  # 0 = "other": ignored
+    return ['train', 'configs/seg/ade20k_linear-dpt_test-smoke.py', '--work-dir', str(tmp_path / 'run'),
+            '--cfg-options', f'data_root={tmp_path / "ade"}']
 
 
 def _abs(path: str) -> str:

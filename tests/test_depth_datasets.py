@@ -11,7 +11,7 @@ from PIL import Image
 
 from dense.datasets.common import collate
 from dense.datasets.fixtures import write_navi
-from dense.datasets.geo_common import clean_normals, normals_from_depth
+from dense.datasets.geo_common import clean_normals
 from dense.datasets.navi import NAVIDataset
 from dense.datasets.nyu import NYUDepthMMSeg, NYUProbe3D
 
@@ -141,14 +141,6 @@ def test_navi_layout_splits_and_normals(tmp_path):
     # for 1/z = a u + b v + c (tests/test_navi_probe3d.py), so x, y, z < 0
     assert n[0] < 0 and n[1] < 0 and n[2] < 0
     assert full['depth'][50, 60] == pytest.approx(655.35 / (1000 + 2 * 60 + 50), rel=1e-6)
-
-
-def test_normals_from_depth_of_a_fronto_parallel_plane():
-    depth = torch.full((9, 11), 2.0)
-    n = normals_from_depth(depth, 50.0, 50.0, 5.5, 4.5)
-    inner = n[:, 1:-1, 1:-1].reshape(3, -1)
-    assert torch.allclose(inner, torch.tensor([0.0, 0.0, -1.0])[:, None].expand_as(inner), atol=1e-6)
-    assert (n[:, 0] == 0).all()  # borders lack neighbours: invalid
 
 
 def test_clean_normals_masks_broken_vectors():

@@ -115,6 +115,9 @@ def test_matching_and_loss_match_a_hand_computation():
     assert math.isclose(parts['class'].item(), cls, rel_tol=1e-5)
     assert math.isclose(parts['l1'].item(), l1, rel_tol=1e-5)
     assert math.isclose(parts['giou'].item(), giou, rel_tol=1e-5)
+    empty = image_loss(logits, boxes, torch.zeros(0, 2, dtype=torch.bool), torch.zeros(0, 4))  # no boxes: all negative
+    assert math.isclose(empty['class'].item(), sum(_focal(x, 0) for x in logits.flatten().tolist()), rel_tol=1e-5)
+    assert empty['l1'].item() == 0 and empty['giou'].item() == 0
 
 
 def test_letterbox_pads_with_zeros_and_maps_a_box_back_to_the_pixel():

@@ -7,6 +7,7 @@ import torch
 from dense.encoders import POS_RESIZE_MODES, VARIANTS, EncoderOutput, SiglipEncoder, build_encoder, get_variant
 
 PUBLISHED = [k for k, v in VARIANTS.items() if v.hf_id]
+SIGLIP2 = [k for k in PUBLISHED if VARIANTS[k].family == 'siglip2']
 
 
 @pytest.mark.parametrize('name', list(VARIANTS))
@@ -16,12 +17,14 @@ def test_every_variant_builds_on_meta(name):
     assert isinstance(enc, SiglipEncoder) and enc.variant == name
     assert (enc.embed_dim, enc.depth, enc.patch_size) == (v.width, v.depth, v.patch)
     assert enc.vit.pos_embed.shape == (1, v.grid ** 2, v.width)
-    assert enc.vit.blocks[0].mlp.fc1.out_features == v.mlp == enc.vit.attn_pool.mlp.fc1.out_features
+    heads = [enc.vit.attn_pool] if v.pool == 'map' else []  # PaliGemma towers have no MAP head
+    assert (enc.vit.attn_pool is None) == (v.pool == 'avg')
+    assert all(m.mlp.fc1.out_features == v.mlp for m in [enc.vit.blocks[0], *heads])
     assert enc.vit.blocks[0].attn.num_heads == v.heads
     # SigLIP checkpoints use tanh-GELU everywhere (timm's defs default to exact GELU for some variants)
-    assert all(isinstance(m.mlp.act, GELUTanh) for m in [*enc.vit.blocks, enc.vit.attn_pool])
+    assert all(isinstance(m.mlp.act, GELUTanh) for m in [*enc.vit.blocks, *heads])
     # Probe3D's arithmetic, checked by hand: B 2,5,8,11; L 5,11,17,23; So400m 5,12,17,26; g-opt 9,19,29,39
-    expected = {12: (2, 5, 8, 11), 24: (5, 11, 17, 23), 27: (5, 12, 17, 26), 40: (9, 19, 29, 39), 8: (1, 3, 5, 7),
+    expected = {6: (0, 2, 5), 12: (2, 5, 8, 11), 24: (5, 11, 17, 23), 27: (5, 12, 17, 26), 40: (9, 19, 29, 39), 8: (1, 3, 5, 7),
                 4: (0, 1, 2, 3)}
     assert enc.default_layers == expected[enc.depth]
     assert not enc.training and not any(p.requires_grad for p in enc.parameters())
@@ -63,8 +66,8 @@ def test_published_names_resolve_to_one_variant():
 
 
 def test_published_variant_table_is_complete():
-    assert len(PUBLISHED) == 17
-    assert {VARIANTS[k].width for k in PUBLISHED} == {768, 1024, 1152, 1536}
+    assert len(SIGLIP2) == 17
+    assert {VARIANTS[k].width for k in SIGLIP2} == {768, 1024, 1152, 1536}
 
 
 @pytest.mark.parametrize('name', ['test', 'tiny'])

@@ -27,11 +27,13 @@ def test_run_selects_on_heldout_and_reports_val(tmp_path):
     cfg = as_config(SMOKE)
     del cfg.data['test']
     cfg.lr_selection = dict(holdout=0.25, seed=0)
+    cfg.features = dict(norm_layers=True)
     cfg.work_dir = str(tmp_path)
     run_training(cfg)
     saved = json.loads((tmp_path / 'metrics.json').read_text())
     assert saved['selection'].startswith('held-out 0.25 of train (seed 0)')
     assert set(saved['metrics']) == {'holdout', 'val'}
+    assert saved['features'] == dict(norm_layers=True, preprocess='encoder', center_pad=False)  # recorded
     held = saved['metrics']['holdout']
     linear = [k[:-len('/mIoU')] for k in held if k.startswith('seg/linear') and k.endswith('/mIoU')]
     best = saved['best']['seg/linear']['probe']

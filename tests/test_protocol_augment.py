@@ -84,3 +84,31 @@ def test_photometric_distortion_is_mmsegs():
         np.random.seed(seed)
         ref = PhotoMetricDistortion().transform({'img': bgr.copy()})['img'][..., ::-1]
         assert np.array_equal((out['image'] * 255).round().byte().permute(1, 2, 0).numpy(), ref.astype(np.uint8))
+
+
+def test_imagenet_space_jitter_is_probe3d_navi_order():
+    """get_navi_transforms: ToTensor, Normalize(ImageNet), ..., RandomApply(ColorJitter) -- jitter on normalised
+    values (torchvision clips them to [0, 1]); ours maps back to pixels, so normalising again gives Probe3D's."""
+    from torchvision.transforms import Normalize, RandomApply
+    s = _sample()
+    norm = Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    for seed in range(4):
+        torch.manual_seed(seed)
+        out = augment(s, color_jitter=dict(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.2, p=0.8,
+                                           space='imagenet'))
+        torch.manual_seed(seed)
+        want = RandomApply([ColorJitter(0.2, 0.2, 0.2, 0.2)], p=0.8)(norm(s['image']))
+        assert torch.allclose(norm(out['image']), want, atol=1e-5)
+
+
+def test_nyu_jitter_runs_on_the_full_frame_before_the_centre_crop():
+    """Probe3D NYU: image_transform (ColorJitter on 480 x 640) first, then image[..., 80:-80]."""
+    from dense.datasets.nyu import _finish
+    s = _sample(480, 640)
+    jitter = dict(brightness=0.2, contrast=0.4, saturation=0.2, hue=0.2, p=1.0)
+    torch.manual_seed(0)
+    out = _finish(dict(s), True, None, dict(color_jitter=jitter), None)
+    torch.manual_seed(0)
+    torch.rand(1)  # the RandomApply draw
+    want = ColorJitter(0.2, 0.4, 0.2, 0.2)(s['image'])[..., 80:-80]
+    assert torch.allclose(out['image'], want, atol=1e-6)

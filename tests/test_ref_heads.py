@@ -66,8 +66,19 @@ def test_decoder_ignores_padded_tokens_and_reads_the_text():
     assert not torch.allclose(head(feats, **other)['boxes'], base)
 
 
-def test_decoder_pooled_query_and_errors():
-    head = build_head('ref_decoder', [8], 4, query='pooled', depth=1, width=16, heads=2, text_dim=TEXT_D)
+def test_decoder_reference_point_is_the_attention_weighted_patch_centre():
+    head = build_head('ref_decoder', [8], 4, depth=1, width=16, heads=2, text_dim=TEXT_W)
+    with torch.no_grad():
+        head.point_k.weight.zero_()
+        head.point_k.bias.zero_()  # equal scores: the reference is the mean patch centre, (0.5, 0.5)
+    point = head._reference(torch.randn(2, 16), torch.randn(2, 12, 16), 3, 4).sigmoid()
+    assert torch.allclose(point, torch.full((2, 2), 0.5), atol=1e-6)
+
+
+def test_decoder_pooled_query_plain_regression_and_errors():
+    head = build_head('ref_decoder', [8], 4, query='pooled', depth=1, width=16, heads=2, text_dim=TEXT_D,
+                      reference=False)
+    assert not hasattr(head, 'point_q')
     assert head([torch.randn(2, 8, 3, 3)], text_embedding=torch.randn(2, TEXT_D))['boxes'].shape == (2, 4)
     with pytest.raises(ValueError, match='text_embedding'):
         head([torch.randn(2, 8, 3, 3)])
@@ -92,13 +103,14 @@ def test_sine_position_is_distinct_per_cell():
     assert enc.shape == (15, 16) and torch.cdist(enc, enc).add(torch.eye(15)).min() > 1e-3
 
 
-def test_map_to_box_takes_the_largest_component():
+def test_map_to_box_takes_the_largest_component_above_half_the_peak():
     prob = np.zeros((4, 8))
     prob[0, 0] = 0.9           # a single strong cell
-    prob[1:3, 4:7] = 0.6       # a larger component
+    prob[1:3, 4:7] = 0.6       # a larger component above 0.45
+    prob[3, 0:8] = 0.4         # a still larger one below half the peak
     assert map_to_box(prob, (40, 80)).tolist() == [40.0, 10.0, 70.0, 30.0]
-    weak = np.full((4, 8), 0.1)
-    weak[3, 7] = 0.2           # nothing above the threshold: the most probable cell
+    weak = np.full((4, 8), 0.005)
+    weak[3, 7] = 0.02          # a weak map still gives its peak's component
     assert map_to_box(weak, (4, 8)).tolist() == [7.0, 3.0, 8.0, 4.0]
 
 

@@ -66,6 +66,9 @@ def test_data_root_option_class_names_and_predict_like_eval(tmp_path):
     assert main(['train', config, '--work-dir', str(work), *options]) == 0
     metrics = json.loads((work / 'metrics.json').read_text())
     assert any(k.endswith('/IoU.wall') for k in metrics['metrics']['val'])  # ADE's class 0, by name
+    assert metrics['encoder_weights'] == 'random-init-seed0'  # and loud in the run's log:
+    assert 'RANDOM WEIGHTS' in next(work.glob('*/*.log')).read_text()
+    assert 'NaN' not in (work / 'metrics.json').read_text()  # absent classes are null, not bare NaN
 
     cfg = as_config(config)
     cfg.data_root = str(tmp_path / 'ade')
@@ -124,3 +127,50 @@ def test_training_console_tensorboard_periodic_val_and_lock(tmp_path, capsys):
     val_steps = [s['step'] for s in scalars if any(k.endswith('/mIoU') for k in s)]
     assert val_steps == [1, 2]  # validated after every iteration, the final one not repeated
     assert 'encoder = dict' in (work / 'hooked.py').read_text()  # mmengine's own config dump
+
+
+def test_custom_segmentation_data_and_a_data_set_in_one_file(tmp_path, monkeypatch):
+    from dense.datasets import build_dataset
+    from dense.datasets.fixtures import write_fixture
+    from probes.train.config import data_options, dataset_metainfo, task_options
+    from probes.train.runner import as_config
+    write_fixture('custom', tmp_path / 'data')
+    cfg = as_config(ROOT / 'configs/seg/custom_linear-dpt_siglip2-b16-512.py')
+    cfg.data_root = str(tmp_path / 'data')
+    dataset = build_dataset(data_options(cfg, 'val'))
+    sample = dataset[0]
+    assert len(dataset) == 2 and sample['image'].shape[-2:] != sample['seg'].shape  # eval resize: image only
+    assert set(sample['seg'].unique().tolist()) <= {0, 1, 2, 255}
+    assert task_options(cfg, 'seg')['class_names'] == ['background', 'road', 'car']  # IoU.road, not IoU.1
+    assert dataset_metainfo(cfg)['palette'][1] == [128, 64, 128]
+    # a data set class in the user's own file, named 'module:Class' in the config
+    (tmp_path / 'my_data.py').write_text('from dense.datasets.custom import CustomSegDataset\n\n\n'
+                                         'class Mine(CustomSegDataset):\n    pass\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mine = build_dataset(dict(data_options(cfg, 'val'), type='my_data:Mine'))
+    assert type(mine).__name__ == 'Mine' and len(mine) == 2
+    with pytest.raises(KeyError, match="'nowhere:Mine': cannot import it"):
+        build_dataset(dict(data_options(cfg, 'val'), type='nowhere:Mine'))
+
+
+def test_nan_is_never_written_or_chosen(tmp_path):
+    import math
+
+    from dense.io import write_json
+    from probes.tasks import build_task
+    from probes.train.metric import select_best
+    from probes.train.spec import ProbeSpec
+    write_json(tmp_path / 'm.json', {'a': math.nan, 'b': [1.0, math.inf], 'c': 2.5})
+    assert json.loads((tmp_path / 'm.json').read_text()) == {'a': None, 'b': [1.0, None], 'c': 2.5}
+    specs = [ProbeSpec('seg', 'linear', (3,), lr) for lr in (1e-2, 1e-3)]
+    tasks = {'seg': build_task('seg', num_classes=2)}
+    scores = {f'{specs[0].name}/mIoU': math.nan, f'{specs[1].name}/mIoU': 10.0}
+    assert select_best(scores, specs, tasks) == {'seg/linear': specs[1].name}
+    assert select_best({k: math.nan for k in scores}, specs, tasks) == {}  # no best among NaNs
+
+
+def test_every_shipped_config_passes_the_checks():
+    from probes.train.config import check_config, load_config
+    for path in sorted((ROOT / 'configs').rglob('*.py')):
+        if '_base_' not in path.parts:
+            check_config(load_config(path))  # no shipped key looks like a typo of a known one

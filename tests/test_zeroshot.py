@@ -12,7 +12,8 @@ from safetensors.torch import save_file
 from dense.encoders import CheckpointError, build_encoder
 from dense.text import build_text_encoder
 from probes.evaluations import run_evaluation
-from probes.zeroshot.evaluation import predict_classes, resize_short_side, windows
+from probes.zeroshot.benchmarks import class_queries, get_benchmark
+from probes.zeroshot.evaluation import ZeroShotSegmentation, predict_classes, resize_short_side, windows
 from probes.zeroshot.methods import METHODS, last_block, text_aligned_patches, value_path
 
 pytestmark = pytest.mark.filterwarnings('ignore:.*MultiScaleDeformableAttention')
@@ -125,10 +126,15 @@ def test_protocol_pieces():
     pred = predict_classes(cos, owner, 2, 10.0, 0.5)
     assert pred.flatten().tolist() == [0 if b < 0.5 else p for b, p in zip(best.tolist(), [0, 1, 1, 0])]
     assert best[3] < 0.5 and pred.flatten()[3] == 0
+    seg = torch.tensor([0, 79, 80, 170, 255])  # COCO-Stuff train ids -> COCO-Object (cvt_coco_object.py)
+    object81 = get_benchmark('object81')
+    assert ZeroShotSegmentation._label({'seg': seg}, object81).tolist() == [1, 80, 0, 0, 0]
+    queries = class_queries(object81)
+    assert len(queries) == 81 and queries[1][-1] == 'body' and queries[10] == ('traffic light',)
 
 
 LAYOUTS = {'voc': ['voc21', 'voc20'], 'pascal_context59': ['context60', 'context59'], 'ade20k': ['ade150'],
-           'coco_stuff': ['stuff171'], 'cityscapes': ['city19']}
+           'coco_stuff': ['stuff171', 'object81'], 'cityscapes': ['city19']}
 
 
 def test_smoke_every_layout(tmp_path):
@@ -140,13 +146,17 @@ def test_smoke_every_layout(tmp_path):
                             short_side=32) for n in names]
     cfg = Config(dict(encoder=dict(name='test'), work_dir=str(tmp_path / 'run'), evaluation=dict(
         type='zeroshot', templates='plain', num_figures=0, benchmarks=benchmarks)))
-    results = run_evaluation(cfg, kind='zeroshot')
+    encoder, calls = build_encoder('test'), []
+    encoder.register_forward_hook(lambda *args: calls.append(1))
+    results = run_evaluation(cfg, encoder=encoder, kind='zeroshot')
+    assert len(calls) == len(LAYOUTS)  # one forward per image, shared by VOC-21/20 and Context-60/59
     metrics = results['metrics']['test']
     for names in LAYOUTS.values():
         for name in names:
             for method in METHODS:
                 assert 0 <= metrics[f'{name}/{method}/mIoU'] <= 100
-    assert 'IoU.sky' in ' '.join(metrics) and 'IoU.trafficlight' in ' '.join(metrics)  # the references' names
+    assert 'voc21/sclip/IoU.background' in metrics and 'voc21/sclip/IoU.sky' not in metrics  # 26 words, 1 class
+    assert 'IoU.trafficlight' in ' '.join(metrics)  # the references' names
     assert sum('context60/sclip/IoU.' in k for k in metrics) == 60
     assert (tmp_path / 'run' / 'metrics.json').is_file() and not (tmp_path / 'run' / 'figures').exists()
     table = (tmp_path / 'run' / 'zeroshot_results.md').read_text()
@@ -159,12 +169,12 @@ def test_configs_and_cli(tmp_path):
     from dense.cli import main
     configs = sorted(Path('configs/zeroshot').glob('*.py'))
     smokes = [c for c in configs if c.stem.endswith('_smoke')]
-    assert len(smokes) == 6 and len(configs) == 11
+    assert len(smokes) == 6 and len(configs) == 13
     for path in configs:
         cfg = Config.fromfile(str(path))
         assert cfg.evaluation.type == 'zeroshot' and Path(cfg.work_dir).name == path.stem
-        if not path.stem.endswith('_smoke'):
-            assert Path(str(path).replace('siglip2-b16-224', 'test-64_smoke')) in smokes
+        if not path.stem.endswith('_smoke'):  # every experiment has a smoke variant
+            assert any(s.stem.split('_')[0] == path.stem.split('_')[0] for s in smokes), path
     out = tmp_path / 'scenes'
     assert main(['zeroshot', 'configs/zeroshot/scenes_zeroshot_test-64_smoke.py',
                  '--cfg-options', f'work_dir={out}', 'evaluation.templates=plain']) == 0

@@ -5,7 +5,7 @@
 encoder = dict(name='tiny', weights=None)
 negatives = ['pyramid', 'torus', 'wall', 'sky', 'person', 'car', 'tree', 'chair']
 tasks = dict(det=dict(classes='scenes', ov_split='scenes_3_2', negatives=negatives, num_negatives=4, top_k=100))
-probes = [dict(task='det', heads=['owl'], layers=[[-1], 'default'], lrs=[1e-3], pooled=[False, True])]
+probes = [dict(task='det', heads=['owl'], layers=['default'], lrs=[3e-3], pooled=[False, True])]
 data = dict(
     train=dict(type='scenes_detection', split='train', image_size=128, num=400, ov_split='scenes_3_2', train=True,
                augment=dict(flip=True)),
@@ -16,6 +16,6 @@ train_batch_size = 8
 val_batch_size = 8
 num_workers = 0
 schedule = dict(max_iters=400, warmup_iters=40, policy='cosine', checkpoint_interval=400, log_interval=50)
-clip_grad = dict(max_norm=1.0)
 seed = 0
+log_level = 'WARNING'
 work_dir = 'work_dirs/det/scenes_owl_tiny-128_ov3of5'

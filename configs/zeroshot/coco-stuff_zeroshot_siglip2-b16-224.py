@@ -8,6 +8,7 @@ evaluation = dict(
     logit_scale=40.0, prob_thd=0.1, gaussian_std=5.0, num_figures=4,
     benchmarks=[
         dict(name='stuff171', data=dict(type='seg_folder', kind='coco_stuff', data_root=data_root, split='val')),
+        dict(name='object81', data=dict(type='seg_folder', kind='coco_stuff', data_root=data_root, split='val')),
     ],
 )
 work_dir = 'work_dirs/zeroshot/coco-stuff_zeroshot_siglip2-b16-224'

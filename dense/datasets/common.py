@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 IGNORE_INDEX = 255
+IMAGENET_MEAN = (0.485, 0.456, 0.406)  # torchvision / Probe3D ImageNet statistics
+IMAGENET_STD = (0.229, 0.224, 0.225)
 LABEL_KEYS = ('seg', 'depth', 'normals')
 # per-sample values of varying length or non-tensors: collated as lists, never stacked
 LIST_KEYS = ('boxes', 'box_labels', 'queries', 'expression')
@@ -106,8 +108,9 @@ def augment(sample: dict, crop_size: tuple[int, int] | None = None, scale_range:
         cat_max_ratio: < 1: mmseg's ``RandomCrop(cat_max_ratio)`` (up to 10 draws until no class covers this
             share of the crop's labelled pixels), drawn by mmseg's own code.
         photometric: options of mmseg's ``PhotoMetricDistortion`` (``{}`` = its defaults), run by mmseg's code.
-        color_jitter: ``dict(brightness, contrast, saturation, hue, p)``: torchvision ``ColorJitter`` applied
-            with probability ``p`` (Probe3D ``get_nyu_transforms`` / ``get_navi_transforms``: 0.2 each, p 0.8).
+        color_jitter: ``dict(brightness, contrast, saturation, hue, p, space)``: torchvision ``ColorJitter``
+            applied with probability ``p`` (Probe3D ``get_nyu_transforms`` / ``get_navi_transforms``: 0.2 each,
+            p 0.8; NAVI's on ImageNet-normalised values: ``space='imagenet'``).
         random_resized_crop: ``dict(size, scale, ratio, p)``: with probability ``p`` a torchvision /
             albumentations ``RandomResizedCrop`` window resized to ``size`` with nearest neighbour for the image
             and every label (Probe3D NYU: size 480, scale (0.5, 1), ratio (1, 1), p 0.5, ``interpolation=0``).
@@ -132,12 +135,21 @@ def augment(sample: dict, crop_size: tuple[int, int] | None = None, scale_range:
     return sample
 
 
-def _color_jitter(sample: dict, brightness=0.0, contrast=0.0, saturation=0.0, hue=0.0, p: float = 1.0) -> dict:
-    """torchvision ``RandomApply([ColorJitter(...)], p)`` on the [0, 1] image (torch's RNG)."""
+def _color_jitter(sample: dict, brightness=0.0, contrast=0.0, saturation=0.0, hue=0.0, p: float = 1.0,
+                  space: str = 'pixels') -> dict:
+    """torchvision ``RandomApply([ColorJitter(...)], p)`` (torch's RNG) on the [0, 1] image, or with
+    ``space='imagenet'`` on its ImageNet-normalised values (mapped back after), as Probe3D's
+    ``get_navi_transforms`` runs it after ``Normalize`` (torchvision then clips the normalised values to [0, 1])."""
     from torchvision.transforms import ColorJitter
+    if space not in ('pixels', 'imagenet'):
+        raise ValueError(f"color_jitter: space must be 'pixels' or 'imagenet', got {space!r}")
     if torch.rand(1).item() >= p:
         return sample
-    return dict(sample, image=ColorJitter(brightness, contrast, saturation, hue)(sample['image']))
+    jitter = ColorJitter(brightness, contrast, saturation, hue)
+    if space == 'pixels':
+        return dict(sample, image=jitter(sample['image']))
+    mean, std = torch.tensor(IMAGENET_MEAN)[:, None, None], torch.tensor(IMAGENET_STD)[:, None, None]
+    return dict(sample, image=jitter((sample['image'] - mean) / std) * std + mean)
 
 
 def _random_resized_crop(sample: dict, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), p: float = 1.0) -> dict:

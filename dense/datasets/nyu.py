@@ -26,15 +26,18 @@ from torch.utils.data import Dataset
 from dense.datasets.common import augment
 from dense.extract import load_image
 from dense.io import read_image, restricted_unpickle
-from dense.datasets.geo_common import center_crop, clean_depth, clean_normals, finish_geo_sample, read_depth_png
+from dense.datasets.geo_common import (center_crop, clean_depth, clean_normals, early_color_jitter, finish_geo_sample,
+                                       read_depth_png)
 
 GEONET_MEAN_X2 = 2 * np.array([122.175, 116.169, 103.508])  # Probe3D adds this to GeoNet's stored image
 
 
 def _finish(sample: dict, center: bool, size, augment_cfg: dict | None, image_size) -> dict:
-    """Centre crop, resize everything (image bilinear, labels nearest), then training augmentation or the
+    """Centre crop, resize everything (image bilinear, labels nearest), then training augmentation and / or the
     resize of the image alone (labels, and so the metrics, stay at their resolution)."""
     if center:
+        # Probe3D's image_transform jitters the 480 x 640 frame; its 80:-80 crop comes after
+        sample, augment_cfg = early_color_jitter(sample, augment_cfg)
         sample = center_crop(sample, 480, 480)
     if size is not None:
         sample = augment(sample, resize=tuple(size))
@@ -51,8 +54,8 @@ class NYUDepthMMSeg(Dataset):
         size: optional ``(H, W)`` to resize to after cropping.
         max_depth: deeper ground truth is invalid.
         depth_scale: PNG value per metre (1000: millimetres).
-        augment: options of ``dense.datasets.common.augment`` for training (Probe3D: ``color_jitter`` and
-            ``random_resized_crop``, see configs/*/_base_/nyu_probe3d.py).
+        augment: options of ``dense.datasets.common.augment`` for training (mmseg's NYU recipe: 480 x 480
+            random crop and flip, configs/depth/_base_/nyu_mmseg.py).
         image_size: resize the image alone to this (int: shorter side), after any augmentation.
     """
 
@@ -162,6 +165,6 @@ class NYUProbe3D(Dataset):
             raise ValueError(f'{source}: image {image.shape[:2]}, depth {depth.shape} and normals '
                              f'{normals.shape[1:]} sizes differ')
         depth_t = clean_depth(depth, self.max_depth)
-        sample = {'image': load_image(image), 'depth': depth_t, 'normals': clean_normals(normals, depth_t),
+        sample = {'image': load_image(image), 'depth': depth_t, 'normals': clean_normals(normals, depth_t, source),
                   'meta': {'img_path': source, 'ori_shape': image.shape[:2]}}
         return _finish(sample, self.center, self.size, self.augment, self.image_size)

@@ -5,9 +5,9 @@ Accepted ``weights``: a transformers directory or hub id (``config.json`` + ``mo
 optionally ``file.npz:img`` to pick the image tower of a full image-text checkpoint.
 """
 import json
-import pickle
 import math
 import os
+import pickle
 import re
 from pathlib import Path
 
@@ -50,16 +50,15 @@ def read_tensors(path: Path, keep=_image_key) -> dict:
             state = state.get('state_dict', state.get('model', state)) if isinstance(state, dict) else state
             state = {k: v for k, v in state.items() if keep(k)} if isinstance(state, dict) else state
     except pickle.UnpicklingError as e:  # torch's weights_only refused a global: code or a custom class
-        if 'GLOBAL' not in str(e):  # a refused global (code, a custom class); else a damaged pickle
-            raise CheckpointError(f'{path}: cannot read checkpoint ({why(e)}); the file is truncated: '
-                                  'download it again') from e
         found = re.search(r'GLOBAL ([\w.]+)', str(e))
+        if not found:  # not a refused global: a damaged pickle
+            raise CheckpointError(f'{path}: cannot read checkpoint (the pickle is damaged); the file is '
+                                  'truncated or not a weight file: download it again') from e
         raise CheckpointError(
-            f'{path}: not a safe weights file: its pickle holds python objects besides tensors'
-            f'{f" ({found.group(1)})" if found else ""}, which are never loaded here; if you trust its source, '
-            'convert it once: load it with torch.load(path, '
-            'weights_only=False), save the state dict with safetensors.torch.save_file and pass the .safetensors'
-        ) from e
+            f'{path}: not a safe weights file: its pickle holds python objects besides tensors '
+            f'({found.group(1)}), which are never loaded here; if you trust its source, '
+            'convert it once: load it with torch.load(path, weights_only=False), save the state dict with '
+            'safetensors.torch.save_file and pass the .safetensors') from e
     except Exception as e:  # safetensors / zip errors all mean the same thing to the user
         raise CheckpointError(f'{path}: cannot read checkpoint ({why(e)}); the file is truncated '
                               'or not a weight file: download it again') from e

@@ -1,7 +1,8 @@
 """State-dict converters from each published SigLIP 2 layout into timm's ``VisionTransformer`` layout.
 
 Layouts (read from their reference readers, not copied): Hugging Face ``SiglipVisionModel`` / ``Siglip2VisionModel``
-(transformers ``modeling_siglip.py``, ``modeling_siglip2.py``), open_clip's timm trunk (``visual.trunk.``), and
+(transformers ``modeling_siglip.py``, ``modeling_siglip2.py``; also as the ``vision_tower`` of
+``PaliGemmaForConditionalGeneration``), open_clip's timm trunk (``visual.trunk.``), and
 big_vision ``.npz`` (``big_vision/models/vit.py``; read by timm ``vision_transformer._load_weights``). Each function
 is pure: arrays in, tensors out; checking against the model is :mod:`dense.encoders.checkpoint`'s job.
 """
@@ -20,9 +21,14 @@ _HF_TOP = {
     'head.mlp.fc1': 'attn_pool.mlp.fc1', 'head.mlp.fc2': 'attn_pool.mlp.fc2',
     'embeddings.patch_embedding': 'patch_embed.proj',
 }
-HF_VISION_PREFIXES = ('vision_model.', 'model.vision_model.')
-# Image-text checkpoints: the text tower and the logit temperature / bias are not part of the image encoder.
-TEXT_PREFIXES = ('text_model.', 'model.text_model.', 'text.', 'logit_scale', 'logit_bias', 'model.logit_')
+# PaliGemma: hub files use 'vision_tower.vision_model.'; transformers 5's save_pretrained writes 'vision_tower.'
+HF_VISION_PREFIXES = ('vision_model.', 'model.vision_model.', 'vision_tower.vision_model.',
+                      'model.vision_tower.vision_model.', 'vision_tower.', 'model.vision_tower.')
+# Image-text checkpoints: the text tower and the logit temperature / bias are not part of the image encoder; nor
+# are PaliGemma's projector and language model.
+TEXT_PREFIXES = ('text_model.', 'model.text_model.', 'text.', 'logit_scale', 'logit_bias', 'model.logit_',
+                 'language_model.', 'model.language_model.', 'multi_modal_projector.', 'model.multi_modal_projector.',
+                 'lm_head.')
 
 
 def is_hf_layout(keys) -> bool:
@@ -205,3 +211,30 @@ def _map_head(w: dict, p: str) -> dict:
         out[f'attn_pool.mlp.fc{j + 1}.weight'] = dense_kernel(w[f'{p}MlpBlock_0/Dense_{j}/kernel'])
         out[f'attn_pool.mlp.fc{j + 1}.bias'] = as_tensor(w[f'{p}MlpBlock_0/Dense_{j}/bias'])
     return out
+
+
+def timm_to_hf(state: dict) -> dict:
+    """timm fixed-resolution SigLIP keys -> transformers ``SiglipVisionModel`` keys (``vision_model.``-prefixed).
+
+    The inverse of :func:`hf_to_timm` for conv patch embeddings: used to write trained towers as HF checkpoints.
+    """
+    block = {v: k for k, v in _HF_BLOCK.items()}
+    top = {v: k for k, v in _HF_TOP.items()}
+    out = {}
+    for k, v in state.items():
+        base, kind = k.rsplit('.', 1) if '.' in k else (k, '')
+        m = re.fullmatch(r'blocks\.(\d+)\.(.+)', base)
+        if m and m.group(2) == 'attn.qkv':
+            for name, part in zip('qkv', v.chunk(3)):
+                out[f'encoder.layers.{m.group(1)}.self_attn.{name}_proj.{kind}'] = part
+        elif m:
+            out[f'encoder.layers.{m.group(1)}.{block[m.group(2)]}.{kind}'] = v
+        elif k == 'pos_embed':
+            out['embeddings.position_embedding.weight'] = v.reshape(-1, v.shape[-1])
+        elif k == 'attn_pool.latent':
+            out['head.probe'] = v
+        elif base == 'attn_pool.q':
+            out[f'head.attention.in_proj_{kind}'] = torch.cat([v, state[f'attn_pool.kv.{kind}']])
+        elif base != 'attn_pool.kv':
+            out[f'{top[base]}.{kind}'] = v
+    return {f'vision_model.{k}': v for k, v in out.items()}

@@ -86,6 +86,21 @@ class _SiglipViT(VisionTransformer):
         return x.reshape(n, h * w, c) + self.resized_pos_embed((h, w))
 
 
+def _build_vit(variant: Variant, pos_resize: str, device) -> VisionTransformer:
+    """The timm ViT of a variant: SigLIP-family towers as :class:`_SiglipViT`; a ``timm:`` comparator as timm's own
+    model (random init; its position embedding resized as timm does)."""
+    skip = 'skip' if str(device) == 'meta' else ''
+    if variant.family == 'timm':
+        import timm
+        return timm.create_model(variant.timm_name, pretrained=False, num_classes=0, dynamic_img_size=True,
+                                 device=device, weight_init=skip)
+    return _SiglipViT(
+        grid=variant.grid, pos_resize=pos_resize, img_size=variant.grid * variant.patch,
+        patch_size=variant.patch, embed_dim=variant.width, depth=variant.depth, num_heads=variant.heads,
+        mlp_ratio=variant.mlp / variant.width, class_token=False, global_pool=variant.pool, fc_norm=False,
+        num_classes=0, act_layer='gelu_tanh', device=device, weight_init=skip)
+
+
 class SiglipEncoder(nn.Module):
     """A frozen SigLIP 2 vision tower with the suite's encoder interface (docs/CONTRACTS.md).
 
@@ -105,11 +120,8 @@ class SiglipEncoder(nn.Module):
         pos_resize = pos_resize or variant.pos_resize
         if pos_resize not in POS_RESIZE_MODES:
             raise ValueError(f'unknown pos_resize {pos_resize!r}; use one of {POS_RESIZE_MODES}')
-        self.vit = _SiglipViT(
-            grid=variant.grid, pos_resize=pos_resize, img_size=variant.grid * variant.patch,
-            patch_size=variant.patch, embed_dim=variant.width, depth=variant.depth, num_heads=variant.heads,
-            mlp_ratio=variant.mlp / variant.width, class_token=False, global_pool='map', num_classes=0,
-            act_layer='gelu_tanh', device=device, weight_init='skip' if str(device) == 'meta' else '')
+        self.vit = _build_vit(variant, pos_resize, device)
+        self.mean, self.std = variant.mean, variant.std
         if self.vit.blocks[0].mlp.fc1.out_features != variant.mlp:
             raise RuntimeError(f'{variant.key}: MLP width {variant.mlp} not reproduced by timm mlp_ratio')
         self.spec = variant
@@ -129,12 +141,15 @@ class SiglipEncoder(nn.Module):
     @property
     def pos_resize(self) -> str:
         """Position-embedding resize mode used for inputs off the native grid."""
-        return self.vit.pos_resize
+        return getattr(self.vit, 'pos_resize', self.spec.pos_resize)
 
     @pos_resize.setter
     def pos_resize(self, mode: str) -> None:
         if mode not in POS_RESIZE_MODES:
             raise ValueError(f'unknown pos_resize {mode!r}; use one of {POS_RESIZE_MODES}')
+        if not isinstance(self.vit, _SiglipViT) and mode != self.spec.pos_resize:
+            raise ValueError(f'{self.variant}: a timm comparator resizes position embeddings as timm does '
+                             f'({self.spec.pos_resize}); other modes are for SigLIP-family towers')
         self.vit.pos_resize = mode
 
     def naflex_size(self, height: int, width: int, max_num_patches: int = 256) -> tuple:
@@ -177,7 +192,8 @@ class SiglipEncoder(nn.Module):
                 ``get_intermediate_layers(norm=True)``); default raw block outputs (Probe3D).
 
         Returns:
-            The requested block outputs, the final normed tokens and the MAP-pooled embedding.
+            The requested block outputs, the final normed patch tokens (prefix / register tokens dropped) and
+            the pooled embedding (MAP head; token mean for towers without one; a timm comparator's own pooling).
         """
         if pixels.ndim != 4 or pixels.shape[1] != 3:
             raise ValueError(f'expected pixels of shape (N, 3, H, W), got {tuple(pixels.shape)}')
@@ -191,4 +207,6 @@ class SiglipEncoder(nn.Module):
             tokens, feats = self.vit.forward_intermediates(pixels, indices=idx, norm=norm, output_fmt='NCHW')
         else:
             tokens, feats = self.vit.forward_features(pixels), []
-        return EncoderOutput(layers=dict(zip(idx, feats)), tokens=tokens, pooled=self.vit.pool(tokens))
+        pooled = self.vit.forward_head(tokens, pre_logits=True)
+        tokens = tokens[:, getattr(self.vit, 'num_prefix_tokens', 0):]
+        return EncoderOutput(layers=dict(zip(idx, feats)), tokens=tokens, pooled=pooled)

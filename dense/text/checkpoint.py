@@ -53,6 +53,17 @@ def check_text_config(config: dict, spec: TextVariant, where) -> None:
         raise CheckpointError(f'{where}: text hidden_act {act!r}; SigLIP 2 uses tanh-GELU and so does this tower')
 
 
+def read_text_config(weights, allow_download: bool | None = None) -> dict | None:
+    """The text config of a transformers checkpoint (``text_config``, or a text-model config), else None."""
+    if allow_download is None:
+        allow_download = os.environ.get(ALLOW_DOWNLOAD_ENV, '') not in ('', '0')
+    path, npz = locate(weights, allow_download, TOKENIZER_PATTERNS)
+    config = None if npz is not None else read_hf_config(path)
+    if not config:
+        return None
+    return config.get('text_config') or (config if config.get('model_type', '').endswith('text_model') else None)
+
+
 def _read_big_vision(path: Path, subtree: str) -> dict:
     arrays = read_npz(path)
     subtree = subtree or 'txt'

@@ -39,12 +39,13 @@ class TextVariant:
     shipped_tokenizer: bool = False
 
 
-# image tower (width, depth) -> text tower (width, depth, heads, mlp): the one table; g-opt -> So400m text
+# image tower (family, width, depth) -> text tower (width, depth, heads, mlp): the one table; g-opt -> So400m text.
+# Other families (SigLIP 1, PaliGemma, scene-trained) are sized from their checkpoint's text_config.
 _TEXT_TOWERS = {
-    (768, 12): (768, 12, 12, 3072),      # B
-    (1024, 24): (1024, 24, 16, 4096),    # L
-    (1152, 27): (1152, 27, 16, 4304),    # So400m
-    (1536, 40): (1152, 27, 16, 4304),    # g-opt image tower, So400m text tower
+    ('siglip2', 768, 12): (768, 12, 12, 3072),      # B
+    ('siglip2', 1024, 24): (1024, 24, 16, 4096),    # L
+    ('siglip2', 1152, 27): (1152, 27, 16, 4304),    # So400m
+    ('siglip2', 1536, 40): (1152, 27, 16, 4304),    # g-opt image tower, So400m text tower
 }
 _RANDOM_INIT = ('tiny', 'test', 'test-naflex')  # sized like their image towers, shipped tokenizer
 
@@ -54,10 +55,10 @@ def text_variant_for(image: Variant) -> TextVariant:
     if image.key in _RANDOM_INIT:
         return TextVariant(image.key, image.width, image.depth, image.heads, image.mlp, SHIPPED_VOCAB,
                            CONTEXT_LENGTH, image.width, shipped_tokenizer=True)
-    tower = _TEXT_TOWERS.get((image.width, image.depth))
+    tower = _TEXT_TOWERS.get((getattr(image, 'family', 'siglip2'), image.width, image.depth))
     if tower is None:
         raise KeyError(f'{image.key}: no SigLIP 2 text tower pairs with a {image.width}-wide, {image.depth}-block '
-                       'image tower')
+                       'image tower; pass weights= a checkpoint whose config.json has a text_config')
     return TextVariant(image.key, *tower, GEMMA_VOCAB, CONTEXT_LENGTH, image.width)
 
 
@@ -68,3 +69,17 @@ def get_text_variant(name: str) -> TextVariant:
         KeyError: Unknown name (the message lists the keys).
     """
     return text_variant_for(get_variant(name))
+
+
+def text_variant_from_config(key: str, text_config: dict) -> TextVariant:
+    """A text tower described by a transformers ``text_config`` (for towers outside the table, e.g. ones trained on
+    the scenes and written as ``SiglipModel`` directories)."""
+    try:
+        return TextVariant(
+            key, int(text_config['hidden_size']), int(text_config['num_hidden_layers']),
+            int(text_config['num_attention_heads']), int(text_config['intermediate_size']),
+            int(text_config['vocab_size']), int(text_config.get('max_position_embeddings', CONTEXT_LENGTH)),
+            int(text_config.get('projection_size') or text_config['hidden_size']),
+            shipped_tokenizer=int(text_config['vocab_size']) == SHIPPED_VOCAB)
+    except KeyError as e:
+        raise KeyError(f'{key}: text_config lacks {e.args[0]!r}; cannot size the text tower') from None

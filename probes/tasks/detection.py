@@ -21,34 +21,14 @@ from torchvision.ops import batched_nms, box_convert
 
 from dense.datasets.detection import letterbox, query_name, resolve_split, unletterbox
 from dense.io import write_json
+from dense.text import IMAGENET_TEMPLATES, TEMPLATE_SETS
 from probes.heads import build_head
 from probes.losses.detection import image_loss
 from probes.metrics.detection import DetectionEvaluator
 
-CLIP_BEST_TEMPLATES = ('itap of a {}.', 'a bad photo of the {}.', 'a origami {}.', 'a photo of the large {}.',
-                       'a {} in a video game.', 'art of the {}.', 'a photo of the small {}.')
-CLIP_PAPER_TEMPLATES = (
-    'a bad photo of a {}.', 'a photo of many {}.', 'a sculpture of a {}.', 'a photo of the hard to see {}.',
-    'a low resolution photo of the {}.', 'a rendering of a {}.', 'graffiti of a {}.', 'a bad photo of the {}.',
-    'a cropped photo of the {}.', 'a tattoo of a {}.', 'the embroidered {}.', 'a photo of a hard to see {}.',
-    'a bright photo of a {}.', 'a photo of a clean {}.', 'a photo of a dirty {}.', 'a dark photo of the {}.',
-    'a drawing of a {}.', 'a photo of my {}.', 'the plastic {}.', 'a photo of the cool {}.',
-    'a close-up photo of a {}.', 'a black and white photo of the {}.', 'a painting of the {}.',
-    'a painting of a {}.', 'a pixelated photo of the {}.', 'a sculpture of the {}.', 'a bright photo of the {}.',
-    'a cropped photo of a {}.', 'a plastic {}.', 'a photo of the dirty {}.', 'a jpeg corrupted photo of a {}.',
-    'a blurry photo of the {}.', 'a photo of the {}.', 'a good photo of the {}.', 'a rendering of the {}.',
-    'a {} in a video game.', 'a photo of one {}.', 'a doodle of a {}.', 'a close-up photo of the {}.',
-    'a photo of a {}.', 'the origami {}.', 'the {} in a video game.', 'a sketch of a {}.', 'a doodle of the {}.',
-    'a origami {}.', 'a low resolution photo of a {}.', 'the toy {}.', 'a rendition of the {}.',
-    'a photo of the clean {}.', 'a photo of a large {}.', 'a rendition of a {}.', 'a photo of a nice {}.',
-    'a photo of a weird {}.', 'a blurry photo of a {}.', 'a cartoon {}.', 'art of a {}.', 'a sketch of the {}.',
-    'a embroidered {}.', 'a pixelated photo of a {}.', 'itap of the {}.', 'a jpeg corrupted photo of the {}.',
-    'a good photo of a {}.', 'a plushie {}.', 'a photo of the nice {}.', 'a photo of the small {}.',
-    'a photo of the weird {}.', 'the cartoon {}.', 'art of the {}.', 'a drawing of the {}.',
-    'a photo of the large {}.', 'a black and white photo of a {}.', 'the plushie {}.', 'a dark photo of a {}.',
-    'itap of a {}.', 'graffiti of the {}.', 'a toy {}.', 'itap of my {}.', 'a photo of a cool {}.',
-    'a photo of a small {}.', 'a tattoo of the {}.')
-TRAINING_TEMPLATES = ('{}',) + CLIP_PAPER_TEMPLATES
+# scenic label_ops.py: TRAINING_PROMPT_TEMPLATES = ['{}'] + CLIP's 80; CLIP_BEST_PROMPT_TEMPLATES = CLIP's best 7
+TRAINING_TEMPLATES = ('{}',) + tuple(IMAGENET_TEMPLATES)
+EVAL_TEMPLATES = tuple(TEMPLATE_SETS['short'])
 
 
 def _categories(classes) -> list[dict]:
@@ -87,7 +67,7 @@ class DetectionTask:
 
     def __init__(self, classes='scenes', ov_split: str | None = None, negatives=(), num_negatives: int = 50,
                  top_k: int = 300, nms_iou: float | None = None, loss_weights: dict | None = None,
-                 train_templates=TRAINING_TEMPLATES, eval_templates=CLIP_BEST_TEMPLATES, queries=None):
+                 train_templates=TRAINING_TEMPLATES, eval_templates=EVAL_TEMPLATES, queries=None):
         categories, is_base = resolve_split(_categories(classes), ov_split)
         self.class_names = [query_name(c['name']) for c in categories]
         self.set_queries(self.class_names if queries is None else list(queries))

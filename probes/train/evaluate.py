@@ -135,18 +135,26 @@ def save_referring(pred: dict, image: torch.Tensor, expression: str, path_stem: 
 @torch.no_grad()
 def run_predict(cfg, weights: str | Path, images: list[str], out_dir: str | Path, probe: str | None = None,
                 encoder: torch.nn.Module | None = None, device: str | None = None,
-                overlay: bool = False, expression: str | None = None) -> list[Path]:
+                overlay: bool = False, expression: str | None = None, queries: list[str] | None = None) -> list[Path]:
     """Predict with one probe (default: the first of the config) for each image: the image goes through the
     config's evaluation resize (:func:`eval_image_resize`) and inference settings (whole / slide, scales) as in
     ``eval``, and the prediction comes back at the image's own size (see :func:`save_prediction`). Referring
-    probes need ``expression`` and write ``<image>.json`` (the box) and ``<image>.png`` (an overlay)."""
+    probes need ``expression`` and write ``<image>.json`` (the box) and ``<image>.png`` (an overlay); detection
+    probes take any ``queries`` (default: the config's classes) and write ``<image>.json`` (boxes in the image's
+    pixels) and, with ``overlay``, ``<image>_boxes.png``."""
     from dense.datasets.segmentation import finish_sample
     cfg = as_config(cfg)
     model = load_trained(cfg, weights, encoder, device)
     name = probe or next(iter(model.specs))
     if name not in model.specs:
         raise KeyError(f'unknown probe {name!r}; the config has {sorted(model.specs)}')
-    referring = getattr(model.tasks[model.specs[name].task], 'needs_text', False)
+    task = model.tasks[model.specs[name].task]
+    # referring probes ground one expression; detection (also text-queried) letterboxes and takes any queries
+    referring = getattr(task, 'needs_text', False) and not hasattr(task, 'prepare_image')
+    if queries is not None:
+        if not hasattr(task, 'set_queries'):
+            raise ValueError(f'probe {name} takes no text queries (--queries is for detection probes)')
+        task.set_queries(list(queries))
     if referring and not expression:
         raise ValueError(f'probe {name} grounds a referring expression: pass --expression "the ..."')
     for image_path in images:  # every input checked before anything is written
@@ -157,7 +165,6 @@ def run_predict(cfg, weights: str | Path, images: list[str], out_dir: str | Path
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     device = next(model.probes.parameters()).device
-    task = model.tasks[model.specs[name].task]
     written = []
     for image_path in tqdm(images, desc='predict', unit='image', dynamic_ncols=True, disable=None):
         x01 = load_image(image_path)

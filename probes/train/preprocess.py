@@ -18,8 +18,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from dense.datasets.common import IMAGENET_MEAN, IMAGENET_STD
+
 PREPROCESS = ('encoder', 'probe3d')
 DEFAULTS = dict(norm_layers=False, preprocess='encoder', center_pad=False)
 

@@ -31,7 +31,7 @@ def run_header(cfg, encoder: torch.nn.Module) -> dict:
 
 
 # data set types whose images are generated (random weights are expected there: demos, tests)
-SYNTHETIC_DATA = ('scenes',)
+SYNTHETIC_DATA = ('scenes', 'scenes_detection')
 
 
 def random_weights_warning(cfg, encoder: torch.nn.Module) -> str | None:
@@ -93,6 +93,13 @@ def _columns(task: str, probes: list[str], values: dict) -> tuple[str, ...]:
     return tuple(columns) if columns else metrics
 
 
+def _cell(value) -> str:
+    """A table cell: two decimals, 'n/a' for a missing score (NaN / null: nothing valid to score)."""
+    if value is None or value != value:
+        return 'n/a'
+    return f'{value:.2f}'
+
+
 def markdown_table(results: dict, split: str = 'val') -> str:
     """One table per task, one row per probe (the best of each family marked), from a ``metrics.json`` dict.
 
@@ -108,7 +115,7 @@ def markdown_table(results: dict, split: str = 'val') -> str:
         columns = _columns(task, probes, values)
         lines = [f'| probe ({split}) | ' + ' | '.join(columns) + ' |', '|---|' + '---|' * len(columns)]
         for probe in probes:
-            cells = [f'{values[f"{probe}/{m}"]:.2f}' if f'{probe}/{m}' in values else '' for m in columns]
+            cells = [_cell(values.get(f'{probe}/{m}')) for m in columns]
             lines.append(f'| {probe}{" (best)" if probe in best else ""} | ' + ' | '.join(cells) + ' |')
         tables.append('\n'.join(lines) + '\n')
     return '\n'.join(tables)

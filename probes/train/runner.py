@@ -18,8 +18,8 @@ from dense.datasets import build_dataset
 from dense.datasets.common import collate
 from probes.tasks import build_task
 from probes.train import holdout
-from probes.train.checkpoint import WeightsOnlyCheckpointHook
-from probes.train.console import ProbeRunner, visualizer_config
+from probes.train.checkpoint import WeightsOnlyCheckpointHook, check_resume_checkpoint
+from probes.train.console import ProbeRunner, runner_config, visualizer_config
 from probes.train.config import check_config, data_options, load_config, task_options
 from probes.train.hooks import ProgressBarHook
 from probes.train.metric import ProbeMetric, select_best
@@ -197,7 +197,8 @@ def build_runner(cfg: Config, model: ProbeModel, resume: bool = False, hooks: tu
         logger=dict(type='LoggerHook', interval=schedule.get('log_interval', 50), log_metric_by_epoch=False))
     default_hooks.update(cfg.get('default_hooks') or {})
     return ProbeRunner(
-        model=model, work_dir=cfg.work_dir, cfg=cfg, visualizer=visualizer_config(cfg),
+        model=model, work_dir=cfg.work_dir, cfg=runner_config(cfg, distributed.pop('cfg', {})),
+        visualizer=visualizer_config(cfg),
         # unique: mmengine keys its logger and visualizer instances by this name
         experiment_name=cfg.get('experiment_name') or f'{time.strftime("%Y%m%d_%H%M%S")}_{uuid.uuid4().hex[:8]}',
         train_dataloader=train_loader, val_dataloader=_loader(cfg, 'holdout' if select else 'val', False),
@@ -235,6 +236,8 @@ def run_training(cfg, encoder: torch.nn.Module | None = None, resume: bool = Fal
     # one run per work dir; with several ranks (torchrun / SLURM) rank 0 holds the lock for all
     first_rank = int(os.environ.get('RANK', os.environ.get('SLURM_PROCID', 0))) == 0
     with work_dir_lock(cfg.work_dir) if first_rank else contextlib.nullcontext():
+        if resume:
+            check_resume_checkpoint(cfg.work_dir)
         runner = build_runner(cfg, model, resume=resume, hooks=hooks)
         warn_random_weights(cfg, encoder, runner.logger)
         runner.train()

@@ -8,6 +8,9 @@ From wangf3014/SCLIP and sinahmr/NACLIP ``configs/cfg_*.py`` and ``configs/cls_*
   word 'background'; a pixel whose best class probability is under ``prob_thd`` (0.1) becomes background;
 - VOC-20 is VOC without background (label 0 ignored, ``reduce_zero_label``); Context-59 likewise; Context-60 reads
   the raw labels (0 = background);
+- COCO-Object (1 background + 80 things) is derived from COCO-Stuff as the references' converter does
+  (``datasets/cvt_coco_object.py``, from GroupViT): thing ids kept (+1), stuff and unlabelled -> background 0; here from
+  the ``*_labelTrainIds.png`` of the ``coco_stuff`` layout (train ids 0-79 are the things, in the same order);
 - ADE20K-150, COCO-Stuff-171 and Cityscapes-19 use mmseg's class names with spaces removed (``trafficlight``), as the
   references' ``cls_*.txt`` do; VOC names follow the references (``ship`` for boat, ``table``, ``pottedplant``).
 
@@ -35,8 +38,8 @@ class Benchmark:
     Attributes:
         name: Metric prefix (``voc21``).
         layout: ``dense.datasets`` segmentation layout (``voc``, ``pascal_context59``, ...) or ``'scenes'``.
-        label: ``'dataset'`` (the data set's labels), ``'voc20'`` (VOC without background) or ``'raw'`` (the PNG's
-            values, e.g. Context-60's 0 = background).
+        label: ``'dataset'`` (the data set's labels), ``'voc20'`` (VOC without background), ``'raw'`` (the PNG's
+            values, e.g. Context-60's 0 = background) or ``'coco_object'`` (COCO-Stuff train ids -> COCO-Object).
         short_side: Test images are resized to this short side (long side at most 2048); None keeps the size.
         background: Class 0 is background, predicted where no class reaches ``prob_thd``.
     """
@@ -54,6 +57,7 @@ BENCHMARKS = {b.name: b for b in (
     Benchmark('context60', 'pascal_context59', label='raw', background=True),
     Benchmark('context59', 'pascal_context59'),
     Benchmark('ade150', 'ade20k'),
+    Benchmark('object81', 'coco_stuff', label='coco_object', background=True),
     Benchmark('stuff171', 'coco_stuff', short_side=448),
     Benchmark('city19', 'cityscapes', short_side=560),
     Benchmark('scenes', 'scenes', short_side=None),
@@ -73,6 +77,9 @@ def class_queries(benchmark: Benchmark) -> tuple:
         return (VOC_BACKGROUND, *VOC20)
     if benchmark.name == 'voc20':
         return VOC20
+    if benchmark.name == 'object81':
+        things = _mmseg_classes('COCOStuffDataset')[:80]
+        return (VOC_BACKGROUND, (*_PERSON, 'body'), *((n,) for n in things[1:]))
     if benchmark.layout == 'scenes':
         from dense.scenes import CLASS_NAMES
         return tuple((n,) for n in CLASS_NAMES)

@@ -7,19 +7,21 @@ window's text-aligned patch embeddings (:mod:`probes.zeroshot.methods`, all meth
 image) L2-normalised and dotted with the template-averaged class-query embeddings (80 ImageNet templates), the
 cosine maps upsampled to the window and averaged over overlaps, upsampled to the label size, multiplied by
 ``logit_scale`` (a setting: SCLIP 40-65, NACLIP 40) and soft-maxed over queries; a class scores its best query;
-background where the best class probability is under ``prob_thd`` (VOC-21, Context-60). mIoU by mmseg's IoUMetric
-definition (:mod:`probes.metrics.segmentation`). Differences, stated: no PAMR, no SCLIP area threshold.
+background where the best class probability is under ``prob_thd`` (VOC-21, Context-60, COCO-Object). mIoU by mmseg's
+IoUMetric definition (:mod:`probes.metrics.segmentation`). Differences, stated: no PAMR, no SCLIP area threshold.
 """
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from probes.zeroshot.benchmarks import class_queries, get_benchmark
+from probes.zeroshot.benchmarks import Benchmark, class_queries, get_benchmark
 from probes.zeroshot.methods import METHODS, text_aligned_patches
 
 IGNORE_INDEX = 255
@@ -61,6 +63,20 @@ def predict_classes(cosine: torch.Tensor, owner: torch.Tensor, num_classes: int,
     if prob_thd is not None:
         pred[best < prob_thd] = 0
     return pred
+
+
+@dataclass
+class _Spec:
+    """A prepared benchmark (see :meth:`ZeroShotSegmentation.prepare`)."""
+    bench: Benchmark
+    data: dict
+    names: list
+    num: int | None
+    short: int | None
+    owner: torch.Tensor
+    queries: torch.Tensor
+    prob_thd: float | None
+    evaluators: dict
 
 
 class ZeroShotSegmentation:
@@ -116,71 +132,96 @@ class ZeroShotSegmentation:
     def run(self) -> dict:
         self.encoder.to(self.device)
         text = self.text_tower()
-        metrics = {}
+        groups = {}  # benchmarks reading the same images at the same size share each image's encoder forward
         for options in self.benchmarks:
-            metrics.update(self.evaluate(text, **options))
+            spec = self.prepare(text, **options)
+            key = json.dumps([spec.data, spec.short, spec.num], sort_keys=True, default=str)
+            groups.setdefault(key, []).append(spec)
+        metrics = {}
+        for specs in groups.values():
+            metrics.update(self.evaluate(specs))
         self._write_table(metrics)
         return metrics
 
-    @torch.no_grad()
-    def cosine_maps(self, x01: torch.Tensor, queries: torch.Tensor) -> dict:
-        """``{method: (Q, H, W)}`` window-averaged cosine maps of one image ``(3, H, W)`` in [0, 1]."""
-        h, w = x01.shape[-2:]
-        boxes = windows(h, w, self.crop, self.stride)
-        crops = torch.stack([x01[:, y1:y2, x1:x2] for y1, y2, x1, x2 in boxes]).to(self.device)
-        patches = text_aligned_patches(self.encoder, self.encoder.normalize(crops), self.methods, self.gaussian_std)
-        count = torch.zeros(1, h, w, device=self.device)
-        for y1, y2, x1, x2 in boxes:
-            count[:, y1:y2, x1:x2] += 1
-        out = {}
-        for method, emb in patches.items():
-            cos = torch.einsum('nchw,qc->nqhw', F.normalize(emb.float(), dim=1), queries)
-            cos = F.interpolate(cos, size=crops.shape[-2:], mode='bilinear', align_corners=False)
-            total = torch.zeros(len(queries), h, w, device=self.device)
-            for (y1, y2, x1, x2), window in zip(boxes, cos):
-                total[:, y1:y2, x1:x2] += window
-            out[method] = total / count
-        return out
-
-    def evaluate(self, text, name: str, data: dict, short_side='default', prob_thd=None, num=None) -> dict:
-        """Metrics ``{name}/{method}/{metric}`` of one benchmark."""
-        from dense.datasets import build_dataset
+    def prepare(self, text, name: str, data: dict, short_side='default', prob_thd=None, num=None) -> '_Spec':
+        """One benchmark's queries (embedded), class owners, labels rule, resolution and evaluators."""
         from probes.metrics.segmentation import SegEvaluator
         bench = get_benchmark(name)
         queries = class_queries(bench)
-        owner = torch.tensor([c for c, qs in enumerate(queries) for _ in qs], device=self.device)
-        query_emb = text.class_embeddings([q for qs in queries for q in qs], self.templates).to(self.device)
-        names = [qs[0] for qs in queries]
-        dataset = build_dataset(dict(data))
-        short = bench.short_side if short_side == 'default' else short_side
-        thd = (self.prob_thd if prob_thd is None else float(prob_thd)) if bench.background else None
-        evaluators = {m: SegEvaluator(len(queries), IGNORE_INDEX, names) for m in self.methods}
-        count = len(dataset) if num is None else min(int(num), len(dataset))
-        for i in tqdm(range(count), desc=f'zeroshot ({name})', unit='img'):
-            sample = dataset[i]
-            label = self._label(sample, bench)
-            maps = self.cosine_maps(resize_short_side(sample['image'], short), query_emb)
-            for method, cos in maps.items():
-                cos = F.interpolate(cos[None], size=tuple(label.shape), mode='bilinear', align_corners=False)[0]
-                pred = predict_classes(cos, owner, len(queries), self.logit_scale, thd).cpu()
-                evaluators[method].process(pred[None], {'seg': label[None]})
-                if i < self.num_figures:
-                    self._figure(name, method, i, sample['image'], pred, label, names)
+        names = ['background' if c == 0 and bench.background else qs[0] for c, qs in enumerate(queries)]
+        flat = [q for qs in queries for q in qs]
+        unique = list(dict.fromkeys(flat))  # COCO-Object asks 'bed' as background and as a class, like the reference
+        embedded = text.class_embeddings(unique, self.templates).to(self.device)
+        return _Spec(
+            bench=bench, data=dict(data), names=names, num=None if num is None else int(num),
+            short=bench.short_side if short_side == 'default' else short_side,
+            owner=torch.tensor([c for c, qs in enumerate(queries) for _ in qs], device=self.device),
+            queries=embedded[torch.tensor([unique.index(q) for q in flat], device=self.device)],
+            prob_thd=(self.prob_thd if prob_thd is None else float(prob_thd)) if bench.background else None,
+            evaluators={m: SegEvaluator(len(queries), IGNORE_INDEX, names) for m in self.methods})
+
+    @torch.no_grad()
+    def window_patches(self, x01: torch.Tensor) -> tuple:
+        """``(windows, {method: (n_windows, D, h, w)} L2-normalised)`` of one image: one encoder forward."""
+        boxes = windows(*x01.shape[-2:], self.crop, self.stride)
+        crops = torch.stack([x01[:, y1:y2, x1:x2] for y1, y2, x1, x2 in boxes]).to(self.device)
+        patches = text_aligned_patches(self.encoder, self.encoder.normalize(crops), self.methods, self.gaussian_std)
+        return boxes, {m: F.normalize(emb.float(), dim=1) for m, emb in patches.items()}
+
+    @torch.no_grad()
+    def cosine_maps(self, boxes: list, patches: dict, queries: torch.Tensor, size: tuple) -> dict:
+        """``{method: (Q, H, W)}``: each window's cosine maps upsampled to the window, averaged over overlaps."""
+        count = torch.zeros(1, *size, device=self.device)
+        for y1, y2, x1, x2 in boxes:
+            count[:, y1:y2, x1:x2] += 1
+        window = (boxes[0][1] - boxes[0][0], boxes[0][3] - boxes[0][2])
         out = {}
-        for method, evaluator in evaluators.items():
-            result = evaluator.compute()
-            if not math.isfinite(result['mIoU']):
-                raise ValueError(f'zeroshot {name}/{method}: mIoU is not finite (no labelled pixel?)')
-            out.update({f'{name}/{method}/{k}': v for k, v in result.items()})
+        for method, emb in patches.items():
+            cos = F.interpolate(torch.einsum('nchw,qc->nqhw', emb, queries), size=window, mode='bilinear',
+                                align_corners=False)
+            total = torch.zeros(len(queries), *size, device=self.device)
+            for (y1, y2, x1, x2), part in zip(boxes, cos):
+                total[:, y1:y2, x1:x2] += part
+            out[method] = total / count
+        return out
+
+    def evaluate(self, specs: list) -> dict:
+        """Metrics ``{name}/{method}/{metric}`` of benchmarks that read the same images at the same size."""
+        from dense.datasets import build_dataset
+        dataset = build_dataset(dict(specs[0].data))
+        count = len(dataset) if specs[0].num is None else min(specs[0].num, len(dataset))
+        desc = f'zeroshot ({", ".join(s.bench.name for s in specs)})'
+        for i in tqdm(range(count), desc=desc, unit='img'):
+            sample = dataset[i]
+            x01 = resize_short_side(sample['image'], specs[0].short)
+            boxes, patches = self.window_patches(x01)
+            for spec in specs:
+                label = self._label(sample, spec.bench)
+                for method, cos in self.cosine_maps(boxes, patches, spec.queries, tuple(x01.shape[-2:])).items():
+                    cos = F.interpolate(cos[None], size=tuple(label.shape), mode='bilinear', align_corners=False)[0]
+                    pred = predict_classes(cos, spec.owner, len(spec.names), self.logit_scale, spec.prob_thd).cpu()
+                    spec.evaluators[method].process(pred[None], {'seg': label[None]})
+                    if i < self.num_figures:
+                        self._figure(spec.bench.name, method, i, sample['image'], pred, label, spec.names)
+        out = {}
+        for spec in specs:
+            for method, evaluator in spec.evaluators.items():
+                result = evaluator.compute()
+                if not math.isfinite(result['mIoU']):
+                    raise ValueError(f'zeroshot {spec.bench.name}/{method}: mIoU is not finite (no labelled pixel?)')
+                out.update({f'{spec.bench.name}/{method}/{k}': v for k, v in result.items()})
         return out
 
     @staticmethod
     def _label(sample: dict, bench) -> torch.Tensor:
-        """The benchmark's labels of a sample (VOC-20: background ignored, others shifted; raw: the PNG's values)."""
+        """The benchmark's labels of a sample (VOC-20: background ignored, others shifted; raw: the PNG's values;
+        COCO-Object from COCO-Stuff train ids)."""
         if bench.label == 'raw':
             from dense.datasets.common import load_label
             return torch.from_numpy(load_label(sample['meta']['seg_map_path']).astype('int64'))
         seg = sample['seg']
+        if bench.label == 'coco_object':  # things (train ids 0-79) shifted up, stuff and unlabelled background
+            return torch.where(seg < 80, seg + 1, 0)
         if bench.label == 'voc20':
             return torch.where((seg == 0) | (seg == IGNORE_INDEX), IGNORE_INDEX, seg - 1)
         return seg

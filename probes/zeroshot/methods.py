@@ -47,7 +47,7 @@ def gaussian_window(grid: tuple, std: float) -> Tensor:
 
 
 def attention_weights(q: Tensor, k: Tensor, method: str, scale: float, grid: tuple, std: float = 5.0) -> Tensor:
-    """Per-head attention weights ``(N, heads, L, L)`` of a last-block variant from ``q``, ``k`` ``(N, heads, L, d)``."""
+    """Per-head attention weights ``(N, heads, L, L)`` of a last-block variant from ``q``, ``k`` (N, heads, L, d)."""
     if method == 'vanilla':  # the block's own attention (to check the decomposition)
         return (q @ k.transpose(-2, -1) * scale).softmax(-1)
     if method == 'sclip':

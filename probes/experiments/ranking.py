@@ -1,0 +1,165 @@
+"""Does the suite rank encoders? Every probe and evaluation on several encoders x seeds, one table and a bar figure.
+
+``sprobe rank CONFIG`` trains the probe grid of ``cfg.probes`` (one frozen forward per batch feeds every task's
+probes) and runs each training-free evaluation of ``cfg.evaluations`` (skipped, and said so, when its type is not
+registered in :data:`probes.evaluations.EVALUATIONS`) for every encoder of ``cfg.encoders`` and seed of
+``cfg.seeds`` (the seed of the probes and of a random-init encoder). Each run keeps its own ``config.py`` and
+``metrics.json``; ``ranking.json``, ``ranking.md`` and ``ranking.png`` collect them: mean and standard deviation
+over seeds per encoder and metric, and for every comparison of ``cfg.compare`` whether the first encoder beats the
+second on every seed (the worst seed of one better than the best of the other: the gap exceeds the seed spread).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from mmengine.config import Config, DictAction
+
+from dense.io import write_bytes, write_json
+
+
+def _probe_config(cfg: Config, encoder: dict, seed: int, work_dir: Path) -> Config:
+    probe = Config.fromfile(cfg.probes['config'])
+    probe.encoder = dict(encoder, seed=seed)
+    probe.seed = seed
+    probe.work_dir = str(work_dir)
+    probe.log_level = 'WARNING'
+    return probe
+
+
+def _encoder_spec(entry: dict) -> dict:
+    return {k: v for k, v in entry.items() if k != 'label'}
+
+
+def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path) -> dict:
+    """All metrics of one encoder and seed: ``{'<task>/<head>/<metric>' | '<evaluation>/<metric>': value}``."""
+    from probes.evaluations import EVALUATIONS, run_evaluation
+    from probes.train import run_training
+    from probes.train.runner import build_encoder_from_config
+    probe_cfg = _probe_config(cfg, _encoder_spec(entry), seed, work_dir / 'probes')
+    encoder = build_encoder_from_config(probe_cfg)
+    out = {}
+    if cfg.get('probes'):
+        results = run_training(probe_cfg, encoder=encoder)
+        for family, best in results['best'].items():
+            out.update({f'{family}/{k}': v for k, v in best['test'].items()})
+    for evaluation in cfg.get('evaluations', []):
+        kind = Config.fromfile(evaluation['config']).evaluation['type']
+        if kind not in EVALUATIONS:
+            print(f'rank: evaluation {kind!r} is not registered here: skipped')
+            continue
+        ev_cfg = Config.fromfile(evaluation['config'])
+        ev_cfg.encoder = probe_cfg.encoder
+        ev_cfg.evaluation['seed'] = seed
+        ev_cfg.work_dir = str(work_dir / kind)
+        metrics = run_evaluation(ev_cfg, encoder=encoder)['metrics']
+        out.update({f'{kind}/{k}': v for k, v in metrics.items() if isinstance(v, (int, float))})
+    return out
+
+
+def summarise(runs: dict, metrics: list, compare: list) -> dict:
+    """Mean / std / per-seed values per encoder and metric, and the seed-separated comparisons.
+
+    Args:
+        runs: ``{label: [metrics of seed 0, seed 1, ...]}``.
+        metrics: ``[dict(key=..., better='max' | 'min')]``: the table's metrics; missing ones are left out.
+        compare: ``[(better_label, worse_label)]`` to check.
+    """
+    table, checks = {}, []
+    present = [m for m in metrics if all(m['key'] in r for seeds in runs.values() for r in seeds)]
+    for label, seeds in runs.items():
+        table[label] = {}
+        for m in present:
+            values = [r[m['key']] for r in seeds]
+            table[label][m['key']] = {'mean': statistics.fmean(values), 'values': values,
+                                      'std': statistics.stdev(values) if len(values) > 1 else 0.0}
+    for a, b in compare:
+        for m in present:
+            sign = 1 if m['better'] == 'max' else -1
+            va, vb = table[a][m['key']]['values'], table[b][m['key']]['values']
+            checks.append({'better': a, 'worse': b, 'metric': m['key'],
+                           'gap': sign * (table[a][m['key']]['mean'] - table[b][m['key']]['mean']),
+                           'separated': min(sign * v for v in va) > max(sign * v for v in vb)})
+    return {'metrics': present, 'table': table, 'checks': checks}
+
+
+def markdown(summary: dict) -> str:
+    """The ranking table (mean ± std over seeds) and the comparisons."""
+    keys = [m['key'] for m in summary['metrics']]
+    arrows = {m['key']: '↑' if m['better'] == 'max' else '↓' for m in summary['metrics']}
+    lines = ['| encoder | ' + ' | '.join(f'{k} {arrows[k]}' for k in keys) + ' |', '|---|' + '---|' * len(keys)]
+    for label, row in summary['table'].items():
+        lines.append(f'| {label} | ' + ' | '.join(f'{row[k]["mean"]:.3f} ± {row[k]["std"]:.3f}' for k in keys) + ' |')
+    lines += ['', '| comparison | metric | gap (better direction) | every seed |', '|---|---|---|---|']
+    lines += [f'| {c["better"]} > {c["worse"]} | {c["metric"]} | {c["gap"]:+.3f} | {"yes" if c["separated"] else "no"} |'
+              for c in summary['checks']]
+    return '\n'.join(lines) + '\n'
+
+
+def bar_figure(summary: dict, path: Path) -> list:
+    """One panel per metric, one bar per encoder (mean, std error bars, seeds as dots)."""
+    from visualize._common import paper_style, save_figure
+    with paper_style():
+        return save_figure(_bars(summary), path)
+
+
+def _bars(summary: dict):
+    from visualize._common import new_figure
+    keys = [m['key'] for m in summary['metrics']]
+    labels = list(summary['table'])
+    fig = new_figure(2.6 * max(len(keys), 1), 2.8)
+    for j, key in enumerate(keys):
+        ax = fig.add_subplot(1, len(keys), j + 1)
+        for i, label in enumerate(labels):
+            cell = summary['table'][label][key]
+            ax.bar(i, cell['mean'], yerr=cell['std'], color=f'C{i}', capsize=3)
+            ax.plot([i] * len(cell['values']), cell['values'], 'k.', markersize=3)
+        ax.set_xticks(range(len(labels)), labels, rotation=30, ha='right', fontsize=7)
+        ax.set_title(key, fontsize=8)
+    return fig
+
+
+def run_ranking(cfg: Config, only: list | None = None, progress: bool = True) -> dict:
+    """Run every (encoder, seed), write ``ranking.json`` / ``.md`` / ``.png`` and the resolved config.
+
+    A finished (encoder, seed) keeps its metrics in ``<label>/seed<N>/rank.json`` and is not run again (resumable;
+    processes given disjoint ``only`` labels can share the work). ``only``: run just these encoder labels and
+    summarise those.
+    """
+    from tqdm import tqdm
+    work_dir = Path(cfg.work_dir)
+    entries = [e for e in cfg.encoders if not only or e['label'] in only]
+    jobs = [(entry, seed) for entry in entries for seed in cfg.seeds]
+    runs: dict = {}
+    for entry, seed in tqdm(jobs, desc='rank', disable=not progress):
+        run_dir = work_dir / entry['label'] / f'seed{seed}'
+        if not (run_dir / 'rank.json').is_file():
+            write_json(run_dir / 'rank.json', run_one(cfg, entry, seed, run_dir), sort_keys=True)
+        runs.setdefault(entry['label'], []).append(json.loads((run_dir / 'rank.json').read_text()))
+    compare = [tuple(c) for c in cfg.compare if set(c) <= set(runs)]
+    summary = summarise(runs, list(cfg.metrics), compare)
+    write_bytes(work_dir / 'config.py', cfg.pretty_text.encode())
+    write_json(work_dir / 'ranking.json', {'seeds': list(cfg.seeds), 'runs': runs, **summary}, sort_keys=True)
+    write_bytes(work_dir / 'ranking.md', markdown(summary).encode())
+    bar_figure(summary, work_dir / 'ranking.png')
+    return summary
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('config', help='ranking config (configs/rank/...)')
+    parser.add_argument('--work-dir', help='override the config work_dir')
+    parser.add_argument('--only', nargs='+', metavar='LABEL', help='run only these encoder labels')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys, e.g. seeds=[0]')
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    summary = run_ranking(cfg, only=args.only)
+    print(markdown(summary))
+    return 0
