@@ -40,10 +40,13 @@ SUITE = {  # config (a glob: protocol resolutions are in the names), training im
 
 
 def _resolution(cfg) -> int:
-    train = cfg.data.train
-    if train.get('augment', {}).get('crop_size'):
-        return int(train.augment.crop_size[0])
-    return int(train.image_size[0])
+    """The training input side: the augmentation's crop, else the data set's fixed size."""
+    train, augment = cfg.data.train, cfg.data.train.get('augment') or {}
+    for size in (augment.get('crop_size'), (augment.get('random_resized_crop') or {}).get('size'),
+                 train.get('image_size'), train.get('size')):
+        if size:
+            return int(size[0] if isinstance(size, (list, tuple)) else size)
+    raise ValueError(f'{cfg.filename}: cannot tell the training resolution from data.train')
 
 
 def _labels(cfg, batch: int, size: int, device) -> dict:
