@@ -53,7 +53,7 @@ def _labels(cfg, batch: int, size: int, device) -> dict:
     out = {'image': torch.rand(batch, 3, size, size, device=device)}
     if 'seg' in cfg.tasks:
         out['seg'] = torch.randint(0, cfg.tasks.seg.num_classes, (batch, size, size), device=device)
-    if 'depth' in cfg.tasks:
+    if 'depth' in cfg.tasks or 'normals' in cfg.tasks:  # the Probe3D normals mask reads depth > 0
         out['depth'] = torch.rand(batch, size, size, device=device) * 5 + 0.1
     if 'normals' in cfg.tasks:
         out['normals'] = torch.nn.functional.normalize(torch.randn(batch, 3, size, size, device=device), dim=1)
