@@ -93,8 +93,9 @@ def markdown(summary: dict) -> str:
     for label, row in summary['table'].items():
         lines.append(f'| {label} | ' + ' | '.join(f'{row[k]["mean"]:.3f} ± {row[k]["std"]:.3f}' for k in keys) + ' |')
     lines += ['', '| comparison | metric | gap (better direction) | every seed |', '|---|---|---|---|']
-    lines += [f'| {c["better"]} > {c["worse"]} | {c["metric"]} | {c["gap"]:+.3f} | {"yes" if c["separated"] else "no"} |'
-              for c in summary['checks']]
+    for c in summary['checks']:
+        lines.append(f'| {c["better"]} > {c["worse"]} | {c["metric"]} | {c["gap"]:+.3f} | '
+                     f'{"yes" if c["separated"] else "no"} |')
     return '\n'.join(lines) + '\n'
 
 
