@@ -1,24 +1,62 @@
-"""Forward speed of dense.encoders vs the transformers reference on the same weights (same process, CPU).
+"""P1: forward speed of dense.encoders vs transformers' SiglipVisionModel on the same weights and precision.
 
-Prints the per-batch time of each and their ratio (ours / HF). Usage:
-    .venv/bin/python benchmarks/bench_encoders.py [--variant tiny] [--batch 4] [--size 224] [--repeats 5]
+Both return every block's output (ours: the encoder's default layers + final tokens + MAP pooled; HF:
+``output_hidden_states=True`` + pooled), in eval mode under ``torch.no_grad``, weights and inputs cast to the
+same dtype. The HF side runs eager with ``attn_implementation='sdpa'``; ours may add ``--compile`` (inductor).
+A/B interleaved (benchmarks/common.py); the printed ratio is HF time / our time (goal >= 1.0 on CPU fp32,
+>= 1.3 on a GPU in bf16). Usage:
+    python benchmarks/bench_encoders.py [--variant siglip2-b16-224] [--batch 8] [--size 224] [--device cuda]
+        [--dtype bf16] [--compile] [--pairs 5] [--threads 2]
 """
+from __future__ import annotations
+
 import argparse
 import tempfile
-import time
 
 import torch
-from transformers import SiglipVisionConfig, SiglipVisionModel
+
+from common import DTYPES, describe, interleaved, setup  # noqa: I100 - the benchmarks folder is on sys.path
 
 from dense.encoders import VARIANTS, build_encoder
 
 
-def _time(fn, repeats: int) -> float:
-    fn()  # warm-up (and position-embedding cache)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - start) / repeats
+def hf_twin(variant: str, dtype: torch.dtype, device):
+    """A random-weight HF SiglipVisionModel and our encoder loaded from its saved checkpoint (same weights)."""
+    from transformers import SiglipVisionConfig, SiglipVisionModel
+    spec = VARIANTS[variant]
+    ref = SiglipVisionModel(SiglipVisionConfig(
+        hidden_size=spec.width, intermediate_size=spec.mlp, num_hidden_layers=spec.depth,
+        num_attention_heads=spec.heads, image_size=spec.grid * spec.patch, patch_size=spec.patch,
+        hidden_act='gelu_pytorch_tanh'), ).eval()
+    with tempfile.TemporaryDirectory() as folder:
+        ref.save_pretrained(folder)
+        ref = SiglipVisionModel.from_pretrained(folder, attn_implementation='sdpa').eval()
+        ours = build_encoder(variant, weights=folder, pos_resize='bicubic')
+    return ref.to(device, dtype), ours.to(device, dtype)
+
+
+def run(variant: str = 'tiny', batch: int = 4, size: int | None = None, device: str = 'cpu', dtype: str = 'fp32',
+        compile: bool = False, pairs: int = 5) -> dict:
+    """Time both encoders; returns ``interleaved``'s dict plus the settings."""
+    dev = torch.device(device)
+    ref, ours = hf_twin(variant, DTYPES[dtype], dev)
+    if compile:
+        ours.compile()  # inductor, default mode (max-autotune compiles for minutes)
+    size = size or ours.image_size[0]
+    x = (torch.rand(batch, 3, size, size, device=dev) * 2 - 1).to(DTYPES[dtype])
+    native = VARIANTS[variant].grid * VARIANTS[variant].patch
+
+    @torch.no_grad()
+    def hf():
+        return ref(pixel_values=x, output_hidden_states=True, interpolate_pos_encoding=size != native)
+
+    @torch.no_grad()
+    def mine():
+        return ours(x, layers=ours.default_layers)
+
+    result = interleaved(mine, hf, pairs=pairs, warmup=2 if compile else 1, device=dev)
+    return dict(result, variant=variant, batch=batch, size=size, device=str(dev), dtype=dtype, compile=compile,
+                hf='SiglipVisionModel, eager, sdpa attention, output_hidden_states=True')
 
 
 def main() -> None:
@@ -26,24 +64,16 @@ def main() -> None:
     parser.add_argument('--variant', default='tiny', choices=[k for k, v in VARIANTS.items() if not v.naflex])
     parser.add_argument('--batch', type=int, default=4)
     parser.add_argument('--size', type=int, default=None, help='input side (default: native)')
-    parser.add_argument('--repeats', type=int, default=5)
-    parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--dtype', default='fp32', choices=sorted(DTYPES))
+    parser.add_argument('--compile', action='store_true', help='torch.compile our encoder (not the HF one)')
+    parser.add_argument('--pairs', type=int, default=5)
+    parser.add_argument('--threads', type=int, default=None)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    v = VARIANTS[args.variant]
-    ref = SiglipVisionModel(SiglipVisionConfig(
-        hidden_size=v.width, intermediate_size=v.mlp, num_hidden_layers=v.depth, num_attention_heads=v.heads,
-        image_size=v.image_size, patch_size=v.patch, hidden_act='gelu_pytorch_tanh')).eval()
-    with tempfile.TemporaryDirectory() as d:
-        ref.save_pretrained(d)
-        enc = build_encoder(args.variant, weights=d, pos_resize='bicubic')
-    size = args.size or enc.image_size[0]
-    x = torch.rand(args.batch, 3, size, size) * 2 - 1
-    with torch.no_grad():
-        t_hf = _time(lambda: ref(pixel_values=x, interpolate_pos_encoding=size != v.image_size), args.repeats)
-        t_ours = _time(lambda: enc(x, layers=enc.default_layers), args.repeats)
-    print(f'{args.variant} batch {args.batch} @ {size}px, {args.threads} thread(s): HF {t_hf * 1e3:.1f} ms, '
-          f'ours {t_ours * 1e3:.1f} ms, ratio ours/HF {t_ours / t_hf:.2f}')
+    setup(args.threads, args.device)
+    r = run(args.variant, args.batch, args.size, args.device, args.dtype, args.compile, args.pairs)
+    print(f'P1 {r["variant"]} batch {r["batch"]} @ {r["size"]}px {r["device"]} {r["dtype"]}'
+          f'{" compiled" if r["compile"] else ""}: ' + describe(r, 'ours', 'HF', 'speed-up HF/ours'))
 
 
 if __name__ == '__main__':

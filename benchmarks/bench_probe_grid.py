@@ -1,59 +1,62 @@
-"""Training step time of a probe grid from one encoder forward (ours) vs one forward per probe (Probe3D-style
-separate runs), same process, same probes, same batches. Prints both and their ratio. Usage:
-    .venv/bin/python benchmarks/bench_probe_grid.py [--variant siglip2-b16-224] [--batch 4] [--steps 3]
+"""P3: training step of a 48-probe grid (4 lrs x 3 layer sets x pooled or not x linear / BN-linear) from one frozen
+encoder forward vs the step of one probe (same forward). A/B interleaved; the ratio is grid time / one-probe time
+(goal <= 1.5: the grid costs little more than the forward it shares). Usage:
+    python benchmarks/bench_probe_grid.py [--variant siglip2-b16-224] [--batch 4] [--device cpu] [--pairs 5]
 """
+from __future__ import annotations
+
 import argparse
-import time
 
 import torch
 
+from common import describe, interleaved, setup  # noqa: I100
+
 from dense.encoders import build_encoder
-from probes.train import ProbeModel, expand_grid
 from probes.tasks import build_task
+from probes.train import ProbeModel, expand_grid
+
+GRID = dict(task='seg', heads=['linear', 'bn_linear'], layers=[[-1], [-2], 'default'], lrs=[1e-2, 3e-3, 1e-3, 3e-4],
+            pooled=[False, True])
 
 
-def train_step(model: ProbeModel, optimizer: torch.optim.Optimizer, batch: dict) -> None:
-    """The trainer's step: every probe's loss from one encoder forward (``ProbeModel.forward(mode='loss')``)."""
-    loss = sum(model(batch, mode='loss').values())
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
+def run(variant: str = 'siglip2-b16-224', batch: int = 4, device: str = 'cpu', pairs: int = 5,
+        classes: int = 150) -> dict:
+    """Time one training step of the grid and of its first probe; returns ``interleaved``'s dict."""
+    dev = torch.device(device)
+    encoder = build_encoder(variant).to(dev)
+    specs = expand_grid(GRID, encoder.depth, encoder.default_layers)
+    tasks = {'seg': build_task('seg', num_classes=classes)}
+    size = encoder.image_size
+    batch_data = {'image': torch.rand(batch, 3, *size, device=dev),
+                  'seg': torch.randint(0, classes, (batch, *size), device=dev)}
 
+    def stepper(probe_specs):
+        model = ProbeModel(encoder, tasks, probe_specs).to(dev)
+        optim = torch.optim.AdamW(model.probes.parameters(), lr=1e-3)
 
-def seconds_per_step(runs: list, batch: dict, steps: int) -> float:
-    for model, optimizer in runs:  # warm-up
-        train_step(model, optimizer, batch)
-    start = time.perf_counter()
-    for _ in range(steps):
-        for model, optimizer in runs:
-            train_step(model, optimizer, batch)
-    return (time.perf_counter() - start) / steps
+        def step():
+            loss = sum(model(batch_data, mode='loss').values())
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            optim.step()
+        return step
+
+    result = interleaved(stepper(specs[:1]), stepper(specs), pairs=pairs, device=dev)
+    return dict(result, variant=variant, batch=batch, size=size[0], device=str(dev), probes=len(specs))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--variant', default='siglip2-b16-224')
     parser.add_argument('--batch', type=int, default=4)
-    parser.add_argument('--steps', type=int, default=3)
-    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--pairs', type=int, default=5)
+    parser.add_argument('--threads', type=int, default=None)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    encoder = build_encoder(args.variant)
-    grid = dict(task='seg', heads=['linear'], layers=[[-1], 'default'], lrs=[1e-2, 1e-3, 1e-4], pooled=[False, True])
-    specs = expand_grid(grid, encoder.depth, encoder.default_layers)
-    tasks = {'seg': build_task('seg', num_classes=6)}
-    size = encoder.image_size
-    batch = {'image': torch.rand(args.batch, 3, *size), 'seg': torch.randint(0, 6, (args.batch, *size))}
-
-    def run(probe_specs):
-        model = ProbeModel(encoder, tasks, probe_specs)
-        return model, torch.optim.AdamW(model.probes.parameters(), lr=1e-3)
-
-    one_pass = seconds_per_step([run(specs)], batch, args.steps)
-    separate = seconds_per_step([run([spec]) for spec in specs], batch, args.steps)
-    print(f'{args.variant}, {len(specs)} linear probes, batch {args.batch} @ {size[0]}px, {args.threads} thread(s): '
-          f'one forward for the grid {one_pass * 1e3:.0f} ms/step, one forward per probe {separate * 1e3:.0f} '
-          f'ms/step; speed-up {separate / one_pass:.1f}x')
+    setup(args.threads, args.device)
+    r = run(args.variant, args.batch, args.device, args.pairs)
+    print(f'P3 {r["variant"]} batch {r["batch"]} @ {r["size"]}px {r["device"]}: '
+          + describe(r, 'one probe', f'{r["probes"]}-probe grid', 'time ratio grid/one'))
 
 
 if __name__ == '__main__':

@@ -1,4 +1,10 @@
-"""Extract dense features of a folder of images to safetensors (one file, or one per image)."""
+"""Extract dense features of a folder of images to safetensors (one file, or one per image).
+
+Examples:
+  sprobe extract photos/ feats.safetensors --encoder siglip2-b16-224 --weights google/siglip2-base-patch16-224
+  sprobe extract photos/ feats/ --per-image --recursive --skip-bad --encoder siglip2-b16-naflex --weights DIR
+  sprobe extract photos/ big.safetensors --image-size 448 --window --device cuda
+"""
 from __future__ import annotations
 
 import argparse
@@ -66,24 +72,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              '(with --image-size larger than native, or --per-image for each image\'s own size)')
     parser.add_argument('--max-num-patches', type=int, default=256, help='NaFlex patch budget')
     parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--recursive', action='store_true', help='also the images in subfolders (--per-image '
+                        'keeps the subfolders in the output)')
+    parser.add_argument('--skip-bad', action='store_true', help='leave out unreadable images instead of stopping; '
+                        'they are listed on stderr and in <out>.skipped.json (<out>/skipped.json with --per-image)')
+
+
+def _per_image_names(paths: list[Path], root: Path, out: Path) -> dict[Path, Path]:
+    """Output file of each image: its path under ``root`` with ``.safetensors`` (subfolders kept)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f'{out}: exists and is not a folder; --per-image writes one file per image into a folder')
+    names: dict[Path, Path] = {}
+    for path in paths:
+        target = out / path.relative_to(root).with_suffix('.safetensors')
+        if target in names.values():
+            other = next(p for p, t in names.items() if t == target)
+            raise ValueError(f'{other} and {path}: same name, same output {target}')
+        names[path] = target
+    return names
+
+
+def _report_skipped(skipped: list[tuple[str, str]], report: Path) -> None:
+    """List the images ``--skip-bad`` left out on stderr and in ``report`` (JSON)."""
+    if not skipped:
+        return
+    from .io import write_json
+    write_json(report, [{'image': image, 'error': error} for image, error in skipped])
+    print(f'skipped {len(skipped)} unreadable image(s), listed in {report}; first: {skipped[0][1]}',
+          file=sys.stderr)
 
 
 def extract_folder(encoder, images: str | Path, out: str | Path, layers=None, image_size=None,
                    per_image: bool = False, window: bool = False, max_num_patches: int = 256,
-                   batch_size: int = 8, device: str = 'cpu') -> list[Path]:
-    """Extract features of every image in a folder; return the files written."""
+                   batch_size: int = 8, device: str = 'cpu', recursive: bool = False,
+                   skip_bad: bool = False) -> list[Path]:
+    """Extract features of every image in a folder (and its subfolders with ``recursive``); return the files
+    written. With ``skip_bad`` unreadable images are left out and listed in ``<out>.skipped.json``."""
     from .extract import FeatureExtractor, list_images
     from .features_io import save_features
-    paths = list_images(images)
-    out = Path(out)
+    paths, out = list_images(images, recursive), Path(out)
     if per_image:
-        if out.exists() and not out.is_dir():
-            raise ValueError(f'{out}: exists and is not a folder; --per-image writes one file per image into a folder')
-        stems = {}
-        for path in paths:
-            if path.stem in stems:
-                raise ValueError(f'{stems[path.stem]} and {path}: same name, same output {out / path.stem}.safetensors')
-            stems[path.stem] = path
+        names = _per_image_names(paths, Path(images), out)
     elif out.is_dir():
         raise ValueError(f'{out}: is a folder; give a .safetensors file name (or --per-image for a folder)')
     elif getattr(encoder, 'naflex', False) and image_size is None:
@@ -93,12 +122,14 @@ def extract_folder(encoder, images: str | Path, out: str | Path, layers=None, im
         raise ValueError('--window slides over images larger than the native size: give --image-size H W, '
                          'or --per-image to keep each image\'s own size')
     extractor = FeatureExtractor(encoder, layers=layers, image_size=image_size, batch_size=batch_size,
-                                 device=device, window=window, max_num_patches=max_num_patches)
+                                 device=device, window=window, max_num_patches=max_num_patches, skip_bad=skip_bad)
     meta = {'encoder': encoder.variant, 'encoder_weights_sha256': encoder.weights_sha256}
-    if not per_image:
-        return [save_features(out, extractor(paths), **meta)]
-    return [save_features(Path(out) / f'{Path(f.image_paths[0]).stem}.safetensors', f, **meta)
-            for f in extractor.iter_images(paths)]
+    if per_image:
+        written = [save_features(names[Path(f.image_paths[0])], f, **meta) for f in extractor.iter_images(paths)]
+    else:
+        written = [save_features(out, extractor(paths), **meta)]
+    _report_skipped(extractor.skipped, out / 'skipped.json' if per_image else out.with_suffix('.skipped.json'))
+    return written
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,6 +143,6 @@ def run(args: argparse.Namespace) -> int:
     written = extract_folder(build_encoder_from_args(args), args.images, args.out, layers=args.layers,
                              image_size=size, per_image=args.per_image, window=args.window,
                              max_num_patches=args.max_num_patches, batch_size=args.batch_size,
-                             device=device)
+                             device=device, recursive=args.recursive, skip_bad=args.skip_bad)
     print(f'wrote {len(written)} feature file(s): {written[0]}{" ..." if len(written) > 1 else ""}')
     return 0

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .io import read_image
+from .io import read_image, to_rgb8
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
@@ -29,21 +29,44 @@ class Features:
     image_paths: list[str] = field(default_factory=list)
 
 
+def check_pixels(x: torch.Tensor, where: str = 'images') -> torch.Tensor:
+    """``x`` unchanged if its pixels are finite and in [0, 1] (the contract of every encoder input); else a
+    one-line error (0-255 floats are the usual mistake: the message says to divide by 255)."""
+    if not torch.isfinite(x).all():
+        raise ValueError(f'{where}: NaN or inf pixel values')
+    if not x.numel():
+        return x
+    low, high = float(x.min()), float(x.max())
+    if low < -1e-3 or high > 1 + 1e-3:
+        hint = '; 0-255 values? divide by 255 (float images are taken as [0, 1])' if 1 < high <= 255.5 else ''
+        raise ValueError(f'{where}: pixel values in [{low:.4g}, {high:.4g}], expected [0, 1]{hint}')
+    return x
+
+
 def load_image(image) -> torch.Tensor:
-    """One image (path, PIL image, uint8 HxWx3 array or 3xHxW tensor) as float32 (3, H, W) in [0, 1]."""
+    """One image (path, PIL image, HxWx3 array or 3xHxW tensor) as float32 (3, H, W) in [0, 1].
+
+    uint8 is divided by 255 and uint16 by 65535; float input must already be in [0, 1] (:func:`check_pixels`).
+    """
     if isinstance(image, (str, Path)):
         image = read_image(image)
     elif isinstance(image, Image.Image):
-        image = np.asarray(image.convert('RGB'))
+        image = to_rgb8(image, 'PIL image')
     if isinstance(image, np.ndarray):
         if image.ndim == 2:
             image = np.repeat(image[..., None], 3, axis=2)
         if image.ndim != 3 or image.shape[2] not in (3, 4):
             raise ValueError(f'image array of shape {image.shape}: expected (H, W, 3)')
+        if image.dtype == np.uint16:
+            image = image.astype(np.float32) / 65535.0
         image = torch.from_numpy(np.array(image[..., :3], copy=True)).permute(2, 0, 1)
     if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] != 3:
         raise ValueError(f'unsupported image {type(image).__name__}: give a path, PIL image, HxWx3 array or 3xHxW tensor')
-    return image.float() / 255.0 if image.dtype == torch.uint8 else image.float()
+    if image.dtype == torch.uint8:
+        return image.float() / 255.0
+    if not image.is_floating_point():
+        raise ValueError(f'image tensor of dtype {image.dtype}: give uint8 (0-255) or float in [0, 1]')
+    return check_pixels(image.float(), 'image')
 
 
 def resize_images(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -53,14 +76,18 @@ def resize_images(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(x, size=size, mode='bicubic', antialias=True, align_corners=False).clamp_(0, 1)
 
 
-def list_images(folder: str | Path) -> list[Path]:
-    """Image files directly in ``folder`` (sorted); a clear error if there are none."""
+def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
+    """Image files in ``folder`` (and its subfolders with ``recursive``), sorted; a clear error if there are none
+    (naming the subfolders that hold images when ``recursive`` is off)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f'{folder}: not a directory')
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    found = folder.rglob('*') if recursive else folder.iterdir()
+    paths = sorted(p for p in found if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not paths:
-        raise ValueError(f'{folder}: no images ({", ".join(IMAGE_SUFFIXES)})')
+        nested = not recursive and any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.rglob('*'))
+        raise ValueError(f'{folder}: no images ({", ".join(IMAGE_SUFFIXES)})'
+                         + ('; its subfolders have some: pass --recursive' if nested else ''))
     return paths
 
 
@@ -79,12 +106,15 @@ class FeatureExtractor:
         window: sliding-window inference when an image is larger than the encoder's native size; windows of
             the native size, overlapping by ``window_overlap`` (fraction), features averaged on the patch grid.
         max_num_patches: the NaFlex patch budget.
-        progress: show a tqdm bar.
+        progress: show a tqdm bar (on a terminal).
+        skip_bad: leave out images that cannot be read (listed in ``skipped`` as ``(image, reason)``) instead
+            of stopping at the first one.
     """
 
     def __init__(self, encoder, layers: Sequence[int] | None = None, image_size: int | Sequence[int] | None = None,
                  batch_size: int = 8, device: str | torch.device = 'cpu', amp: bool = True, window: bool = False,
-                 window_overlap: float = 0.5, max_num_patches: int = 256, progress: bool = True):
+                 window_overlap: float = 0.5, max_num_patches: int = 256, progress: bool = True,
+                 skip_bad: bool = False):
         self.encoder = encoder.to(device).eval()
         self.device = torch.device(device)
         depth = encoder.depth
@@ -99,6 +129,8 @@ class FeatureExtractor:
         self.window_overlap = window_overlap
         self.max_num_patches = max_num_patches
         self.progress = progress
+        self.skip_bad = skip_bad
+        self.skipped: list[tuple[str, str]] = []
 
     @staticmethod
     def _check_layer(index: int, depth: int) -> int:
@@ -109,7 +141,7 @@ class FeatureExtractor:
     @torch.no_grad()
     def forward_batch(self, x01: torch.Tensor):
         """Encoder output for a batch already at its final size, pixels in [0, 1]; no resizing."""
-        x = self.encoder.normalize(x01.to(self.device, non_blocking=True))
+        x = self.encoder.normalize(check_pixels(x01).to(self.device, non_blocking=True))
         with torch.autocast('cuda', dtype=torch.bfloat16, enabled=self.amp):
             return self.encoder(x, layers=self.layers)
 
@@ -126,23 +158,40 @@ class FeatureExtractor:
         """Features of all ``images``, each resized to ``image_size`` (slid over when ``window`` and larger)."""
         images, paths = self._as_list(images)
         size = self.image_size
-        chunks = []
+        chunks, kept = [], []
         batches = range(0, len(images), self.batch_size)
-        for start in tqdm(batches, desc='features', unit='batch', disable=not self.progress or len(batches) < 2):
-            batch = torch.stack([resize_images(load_image(im)[None], size)[0]
-                                 for im in images[start:start + self.batch_size]])
-            chunks.append(self._features(batch))
+        for start in tqdm(batches, desc='features', unit='batch', disable=(not self.progress or len(batches) < 2) or None):
+            loaded = [(k, self._load(images[k])) for k in range(start, min(start + self.batch_size, len(images)))]
+            loaded = [(k, x) for k, x in loaded if x is not None]
+            if loaded:
+                kept += [k for k, _ in loaded]
+                chunks.append(self._features(torch.stack([resize_images(x[None], size)[0] for _, x in loaded])))
+        if not chunks:
+            raise ValueError(f'none of the {len(images)} images could be read (first: {self.skipped[0][1]})')
         layers = {i: torch.cat([c[0][i] for c in chunks]) for i in self.layers}
-        return Features(layers, torch.cat([c[1] for c in chunks]), size, paths)
+        return Features(layers, torch.cat([c[1] for c in chunks]), size, [paths[k] for k in kept] if paths else [])
 
     def iter_images(self, images) -> Iterable[Features]:
         """Features one image at a time at its own size (kept aspect for NaFlex, patch-rounded with ``window``)."""
         images, paths = self._as_list(images)
-        for k, image in enumerate(tqdm(images, desc='features', unit='img', disable=not self.progress)):
-            x = load_image(image)[None]
+        for k, image in enumerate(tqdm(images, desc='features', unit='img', disable=(not self.progress) or None)):
+            x = self._load(image)
+            if x is None:
+                continue
+            x = x[None]
             size = self.target_size(*x.shape[-2:])
             layers, pooled = self._features(resize_images(x, size))
             yield Features(layers, pooled, size, paths[k:k + 1])
+
+    def _load(self, image) -> torch.Tensor | None:
+        """:func:`load_image`; with ``skip_bad`` an unreadable image is recorded in ``skipped`` and gives None."""
+        try:
+            return load_image(image)
+        except (ValueError, OSError) as err:
+            if not self.skip_bad:
+                raise
+            self.skipped.append((str(image) if isinstance(image, (str, Path)) else repr(type(image)), str(err)))
+            return None
 
     def _features(self, batch: torch.Tensor) -> tuple[dict[int, torch.Tensor], torch.Tensor]:
         native = tuple(self.encoder.image_size)

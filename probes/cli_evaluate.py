@@ -10,11 +10,21 @@ import argparse
 
 from mmengine.config import DictAction
 
+from dense.cli_extract import add_device_argument
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('config', help='an evaluation config (configs/zeroshot, configs/knn, configs/correspond)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. encoder.weights=DIR work_dir=OUT')
+    add_device_argument(parser)
+
+
+def _takes_device(kind) -> bool:
+    """Whether the evaluation registered as ``kind`` has a ``device`` option (where its encoder runs)."""
+    import inspect
+    from probes.evaluations import EVALUATIONS, get_evaluation
+    return kind in EVALUATIONS and 'device' in inspect.signature(get_evaluation(kind)).parameters
 
 
 def run(args: argparse.Namespace, kind: str | None = None) -> int:
@@ -22,7 +32,10 @@ def run(args: argparse.Namespace, kind: str | None = None) -> int:
     from probes.train.results import markdown_table
     from probes.train.config import apply_options
     from probes.train.runner import as_config
+    from dense.cli_extract import resolve_device
     cfg = apply_options(as_config(args.config), args.cfg_options)
+    if 'evaluation' in cfg and _takes_device(cfg.evaluation.get('type')):
+        cfg.evaluation['device'] = resolve_device(args.device)
     results = run_evaluation(cfg, kind=kind)
     print(markdown_table(results, split='test'))
     return 0

@@ -8,6 +8,7 @@ Examples:
   sprobe predict CONFIG photo.jpg --out preds/                       (best probe of <work_dir>/metrics.json)
   sprobe predict CONFIG *.jpg --weights run/probes.safetensors --probe seg/linear_l11_lr1e-3 --overlay --out p/
   sprobe predict CONFIG photo.jpg --out preds/ --device cpu --cfg-options encoder.weights=path/to/siglip2
+  sprobe predict DET_CONFIG photo.jpg --out preds/ --overlay --queries "red sphere" cone   (boxes JSON + overlay)
 """
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--out', required=True, help='output directory')
     parser.add_argument('--overlay', action='store_true', help='also write <name>_overlay.png: the class map '
                         'blended over the image')
+    parser.add_argument('--expression', help='referring probes: the expression to ground (writes a box JSON and '
+                                             'an overlay per image)')
+    parser.add_argument('--queries', nargs='+', help='detection probes: the texts to detect (default: the '
+                        'config\'s classes), e.g. --queries "red sphere" cone')
     add_device_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. encoder.weights=DIR work_dir=RUN')
@@ -52,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     work_dir = Path(cfg.work_dir)
     weights = args.weights or str(work_dir / 'probes.safetensors')
     probe = args.probe or _default_probe(Path(weights).parent)
-    for path in run_predict(cfg, weights, args.images, args.out, probe, device=device, overlay=args.overlay):
+    for path in run_predict(cfg, weights, args.images, args.out, probe, device=device, overlay=args.overlay,
+                            expression=args.expression, queries=args.queries):
         print(path)
     return 0

@@ -77,7 +77,9 @@ def prediction_figures(cfg, encoder, results: dict, work_dir: Path, num: int = 2
     chosen = {task: preds[name] for task, name in best.items()}
     truths = {k: batch[k] for k in chosen if k in batch}
     images = np.stack([s.image for s in scenes])
-    return make_prediction_figures(work_dir, images, chosen, truths, class_names=CLASS_NAMES)
+    from probes.train.config import dataset_metainfo
+    palette = (dataset_metainfo(cfg) or {}).get('palette')
+    return make_prediction_figures(work_dir, images, chosen, truths, class_names=CLASS_NAMES, palette=palette)
 
 
 def run_demo(work_dir: str | Path = 'work_dirs/demo', config: str | Path = DEMO_CONFIG, encoder: str | None = None,

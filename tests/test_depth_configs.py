@@ -12,27 +12,28 @@ def test_there_are_protocol_configs():
 
 @pytest.mark.parametrize('path', CONFIGS)
 def test_protocol_values(path):
+    """Each family's settings (the full card check per protocol is tests/test_protocols.py)."""
     cfg = Config.fromfile(path)
     task = 'depth' if '/depth/' in path else 'normals'
     assert set(cfg.tasks) == {task}
     (grid,) = cfg.probes
-    assert grid['lrs'] == [5e-4] and grid['heads'] == ['linear', 'dpt'] and grid['layers'] == ['default']
-    assert grid['head_opts']['dpt']['hidden_dim'] == 512
-    assert cfg.train_batch_size == 8 and cfg.optimizer['weight_decay'] == 1e-2
+    assert grid['lrs'] == [5e-4] and cfg.train_batch_size == 8 and cfg.optimizer['weight_decay'] == 1e-2
     assert cfg.schedule['epochs'] == 10 and cfg.schedule['warmup_epochs'] == 1.5
-    assert cfg.schedule['policy'] == 'cosine'
+    assert cfg.schedule['policy'] == 'probe3d'
     if task == 'depth':
         assert cfg.tasks.depth['min_depth'] == 1e-3
         assert cfg.tasks.depth['max_depth'] == (1.0 if '/navi_' in path else 10.0)
-    else:
-        assert cfg.tasks.normals['uncertainty'] is True
-    size = cfg.data.train['image_size'][0]
-    patch = 14 if 'so400m14' in path else 16
-    if 'siglip2paper' in path:
-        assert grid['pooled'] == [True] and size == int(path.split('siglip2paper')[1].split('.')[0])
-    else:
-        assert size % patch == 0 and size > (512 if '/navi_' in path else 480) - patch
-    assert cfg.data.val['image_size'] == cfg.data.train['image_size']
+    if 'siglip2paper' in path:  # TIPS protocol: TIPS decoder on TIPS layers through the final norm, MAP output
+        assert grid['heads'] == ['linear', 'dpt'] and grid['layers'] == ['tips'] and grid['pooled'] == [True]
+        assert cfg.features['norm_layers'] is True and not cfg.features['center_pad']
+        size = cfg.data.train['image_size']
+        assert (size if isinstance(size, int) else size[0]) == int(path.split('siglip2paper')[1].split('.')[0])
+        assert cfg.tasks[task].get('bin_eps', 1e-3) == 1e-3 and cfg.tasks[task].get('uncertainty', False) is False
+    else:  # Probe3D's heads on raw quarter-depth layers, /14 padded instead of resized
+        assert grid['heads'] == ['probe3d_linear', 'probe3d_dpt'] and grid['layers'] == ['default']
+        assert grid['head_opts']['probe3d_dpt'] == dict(hidden_dim=512, kernel_size=3)
+        assert cfg.features == dict(norm_layers=False, preprocess='encoder', center_pad=True)
+        assert 'image_size' not in cfg.data.train and cfg.tasks[task]['align_corners'] is True
     assert cfg.encoder['name'] in path
 
 
@@ -56,5 +57,5 @@ def test_work_dir_is_named_after_the_config(path):
 
 def test_probe3d_configs_resize_position_embeddings_like_probe3d():
     for path in CONFIGS:
-        if 'probe3d' in path:
+        if 'siglip2paper' not in path:
             assert Config.fromfile(path).encoder['pos_resize'] == 'bicubic_antialias', path

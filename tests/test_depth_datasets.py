@@ -11,7 +11,7 @@ from PIL import Image
 
 from dense.datasets.common import collate
 from dense.datasets.fixtures import write_navi
-from dense.datasets.geo_common import clean_normals, normals_from_depth
+from dense.datasets.geo_common import clean_normals
 from dense.datasets.navi import NAVIDataset
 from dense.datasets.nyu import NYUDepthMMSeg, NYUProbe3D
 
@@ -143,14 +143,6 @@ def test_navi_layout_splits_and_normals(tmp_path):
     assert full['depth'][50, 60] == pytest.approx(655.35 / (1000 + 2 * 60 + 50), rel=1e-6)
 
 
-def test_normals_from_depth_of_a_fronto_parallel_plane():
-    depth = torch.full((9, 11), 2.0)
-    n = normals_from_depth(depth, 50.0, 50.0, 5.5, 4.5)
-    inner = n[:, 1:-1, 1:-1].reshape(3, -1)
-    assert torch.allclose(inner, torch.tensor([0.0, 0.0, -1.0])[:, None].expand_as(inner), atol=1e-6)
-    assert (n[:, 0] == 0).all()  # borders lack neighbours: invalid
-
-
 def test_clean_normals_masks_broken_vectors():
     v = torch.tensor([[1.0, 0.0, 0.1, float('nan')], [0.0, 0.0, 0.0, 0.0], [0.0, 1.1, 0.0, 1.0]]).view(3, 1, 4)
     out = clean_normals(v)
@@ -213,6 +205,6 @@ def test_smoke_config_per_layout(tmp_path, config, layout):
     cfg.work_dir = str(tmp_path / 'work')
     results = run_training(cfg)
     task = next(iter(cfg.tasks))
-    assert set(results['best']) == {f'{task}/linear', f'{task}/dpt'}
+    assert set(results['best']) == {f'{task}/probe3d_linear', f'{task}/probe3d_dpt'}
     assert all(np.isfinite(results['best'][g]['val']['rmse']) for g in results['best'])
     assert (tmp_path / 'work' / 'metrics.json').is_file()

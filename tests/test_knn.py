@@ -142,13 +142,14 @@ def _blank_label(path):
 def test_val_image_without_labels_is_skipped_then_refused(tmp_path):
     root = write_fixture('voc', tmp_path / 'voc', num=3)
     voc = dict(type='seg_folder', kind='voc', data_root=str(root))
-    _blank_label(root / 'SegmentationClass' / '2007_000001.png')
+    _blank_label(root / 'SegmentationClass' / '2007_000002.png')  # the last one: the others still scored
     knn = KNNSegmentation(build_encoder('test'), tmp_path / 'run', train=dict(voc, split='train'),
                           val=dict(voc, split='val'), name='voc', input_size=64, memory_size=None, k=5,
                           num_figures=0)
     metrics = knn.run()
-    assert metrics['voc/skipped_val_images'] == 1.0 and np.isfinite(metrics['voc/mIoU'])
-    for name in ('2007_000000', '2007_000002'):
+    assert metrics['voc/skipped_val_images'] == 1.0 and metrics['voc/val_images'] == 2.0
+    assert np.isfinite(metrics['voc/mIoU'])
+    for name in ('2007_000000', '2007_000001'):
         _blank_label(root / 'SegmentationClass' / f'{name}.png')
     knn.train = dict(voc, split='train', sbd=False)
     with pytest.raises(ValueError, match='labelled'):

@@ -6,7 +6,7 @@ from PIL import Image
 
 from dense.datasets.fixtures import NAVI_SIZE, navi_plane, write_navi
 from dense.datasets.geo_common import probe3d_normals, read_navi_depth
-from dense.datasets.navi import NAVIDataset, probe3d_box, short_side_center_crop
+from dense.datasets.navi import NAVIDataset, probe3d_box, read_navi_image, short_side_center_crop
 
 
 @pytest.fixture(scope='module')
@@ -111,3 +111,22 @@ def test_splits_views_and_order(navi_root):
     assert len(NAVIDataset(str(navi_root), 'trainval', every=4)) == 2
     with pytest.raises(ValueError, match='order'):
         NAVIDataset(str(navi_root), 'test', order='random')
+
+
+def test_training_jitter_runs_on_the_resized_frame_before_the_crops(navi_root):
+    """get_navi_transforms: Resize(512), RandomApply(ColorJitter) on the normalised frame, then CenterCrop."""
+    from torchvision.transforms import ColorJitter, Normalize
+    jitter = dict(brightness=0.2, contrast=0.4, saturation=0.2, hue=0.1, p=1.0, space='imagenet')
+    ds = NAVIDataset(str(navi_root), 'train', size=None, short_side=96, every=1, augment=dict(color_jitter=jitter))
+    plain = NAVIDataset(str(navi_root), 'train', size=None, short_side=96, every=1)
+    torch.manual_seed(0)
+    got = ds[1]
+    top, left, side, _ = got['meta']['crop']
+    image = read_navi_image(got['meta']['img_path'])  # 96 x 128: the 96 short side is already the frame
+    norm = Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    torch.manual_seed(0)
+    torch.rand(1)  # the RandomApply draw
+    jittered = ColorJitter(0.2, 0.4, 0.2, 0.1)(norm(image))
+    want = jittered[:, top:top + side, 16 + left:16 + left + side]
+    assert torch.allclose(norm(got['image']), want, atol=1e-5)
+    assert torch.equal(got['depth'], plain[1]['depth'])

@@ -1,64 +1,34 @@
 """Referring data: REFER-layout fixtures written here (three variants with a planted train / eval overlap), the
 combined split's exclusion rule, the scenes' expressions on the fly and through the RefCOCO export, bad input."""
-import json
 import os
 import pickle
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from dense.datasets import build_dataset
 from dense.datasets.common import collate
+from dense.datasets.fixtures import write_fixture
+from dense.datasets.fixtures_ref import SIZES, coco_file
 from dense.datasets.refcoco import IMAGE_DIR, load_combined
 from dense.scenes.export import write_dataset
 
-# (variant, partition, image id, split) per ref; planted overlap: image 2 is a RefCOCO train image and a RefCOCO+
-# testA image, image 3 a RefCOCO train image and a RefCOCOg val image.
-REFS = [('refcoco', 'unc', 1, 'train'), ('refcoco', 'unc', 2, 'train'), ('refcoco', 'unc', 3, 'train'),
-        ('refcoco', 'unc', 4, 'val'), ('refcoco', 'unc', 4, 'testB'),
-        ('refcoco+', 'unc', 1, 'train'), ('refcoco+', 'unc', 5, 'train'), ('refcoco+', 'unc', 2, 'testA'),
-        ('refcocog', 'umd', 6, 'train'), ('refcocog', 'umd', 3, 'val'), ('refcocog', 'umd', 7, 'test')]
-SIZES = {i: (20 + 2 * i, 30 + i) for i in range(1, 8)}  # image id -> (H, W)
-
-
-def _file(image_id):
-    return f'COCO_train2014_{image_id:012d}.jpg'
-
-
-def write_refer(root, refs=REFS, drop_ann=None, category_id=1):
-    """Images, instances.json (two objects per image) and refs(<partition>).p per variant, as REFER ships them."""
-    for image_id, (h, w) in SIZES.items():
-        path = root / IMAGE_DIR / _file(image_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(np.full((h, w, 3), 10 * image_id, np.uint8)).save(path)
-    images = [dict(id=i, file_name=_file(i), height=h, width=w) for i, (h, w) in SIZES.items()]
-    anns = [dict(id=10 * i + k, image_id=i, category_id=1 + k, bbox=[k, 2 * k, 5 + 3 * k, 4 + k], area=1.0, iscrowd=0)
-            for i in SIZES for k in range(2)]
-    for variant in {r[0] for r in refs}:
-        kept = [a for a in anns if a['id'] != drop_ann]
-        (root / variant).mkdir(parents=True, exist_ok=True)
-        (root / variant / 'instances.json').write_text(json.dumps(dict(
-            images=images, annotations=kept, categories=[dict(id=1, name='person'), dict(id=2, name='dog')])))
-        variant_refs = [dict(ref_id=n, ann_id=10 * image_id + 1, image_id=image_id, category_id=category_id,
-                             split=split, file_name=_file(image_id),
-                             sentences=[dict(sent=f'{variant} {split} {image_id} {s}', sent_id=10 * n + s, raw='', tokens=[])
-                                        for s in range(2)])
-                        for n, (v, _, image_id, split) in enumerate(refs) if v == variant]
-        partition = next(r[1] for r in refs if r[0] == variant)
-        (root / variant / f'refs({partition}).p').write_bytes(pickle.dumps(variant_refs, protocol=2))
+def write_refer(root, **options):
+    write_fixture('refcocox', root, **options)
     return root
 
 
 def test_combined_train_drops_every_image_of_any_eval_split(tmp_path):
     write_refer(tmp_path)
     train = load_combined(tmp_path, 'train')
-    assert {s['image_id'] for s in train} == {1, 5, 6}  # 2 (RefCOCO+ testA) and 3 (RefCOCOg val) dropped
-    assert len(train) == 2 * 4  # refs: refcoco 1, refcoco+ 1 and 5, refcocog 6; two sentences each
+    # dropped: 2 (RefCOCO+ testA), 3 (RefCOCOg val) and 6 (RefCOCO+ val / testB), all train images elsewhere
+    assert {s['image_id'] for s in train} == {1, 5}
+    assert len(train) == 2 * 3  # refs: refcoco 1, refcoco+ 1 and 5; two sentences each
     test = load_combined(tmp_path, 'test')
-    assert sorted({s['split'] for s in test}) == ['refcoco+/testA', 'refcoco/testB', 'refcocog/test']
-    assert {s['split'] for s in load_combined(tmp_path, 'val')} == {'refcoco/val', 'refcocog/val'}
+    assert sorted({s['split'] for s in test}) == ['refcoco+/testA', 'refcoco+/testB', 'refcoco/testA',
+                                                  'refcoco/testB', 'refcocog/test']
+    assert {s['split'] for s in load_combined(tmp_path, 'val')} == {'refcoco/val', 'refcoco+/val', 'refcocog/val'}
 
 
 def test_refcoco_dataset_samples_follow_the_contract(tmp_path):
@@ -90,7 +60,7 @@ def test_missing_annotation_unknown_category_and_flip_are_clear_errors(tmp_path)
                            augment=dict(flip=True)))[0]
     with pytest.raises(ValueError, match='unknown RefCOCO variant'):
         build_dataset(dict(type='refcoco', root=str(tmp_path / 'c'), splits='refclef/val'))
-    Image.new('RGB', (5, 5)).save(tmp_path / 'c' / IMAGE_DIR / _file(4))
+    Image.new('RGB', (5, 5)).save(tmp_path / 'c' / IMAGE_DIR / coco_file(4))
     with pytest.raises(ValueError, match='instances.json says'):
         build_dataset(dict(type='refcoco', root=str(tmp_path / 'c'), splits='refcoco/val'))[0]
 

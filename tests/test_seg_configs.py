@@ -43,10 +43,9 @@ def test_config_is_complete(path):
 @pytest.mark.parametrize('path', SMOKES, ids=lambda p: p.stem)
 def test_smoke_config_runs(path, tmp_path):
     cfg = as_config(path)
-    kind = cfg.data['train']['kind']
+    kind = cfg.data['train'].get('kind', 'custom')  # seg_custom: image / mask folders under data_root
     write_fixture(kind, tmp_path / 'data', **({'sbd': True} if cfg.data['train'].get('sbd') else {}))
-    for split in ('train', 'val'):
-        cfg.data[split]['data_root'] = str(tmp_path / 'data')
+    cfg.data_root = str(tmp_path / 'data')
     cfg.work_dir = str(tmp_path / 'run')
     results = run_training(cfg)
     assert results['best'] and all(v['val']['mIoU'] == v['val']['mIoU'] for v in results['best'].values())

@@ -4,12 +4,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from mmengine.config import Config
 
 from dense.encoders import build_encoder
 from probes.train.results import random_weights_warning
 
 ROOT = Path(__file__).resolve().parents[1]
+SMOKE = 'configs/seg/scenes_linear-dpt_test-smoke.py'
 
 
 def test_random_weights_on_real_data_are_a_loud_warning():
@@ -98,3 +100,51 @@ def test_predict_depth_and_normals_write_pictures(tmp_path):
         values = np.load(tmp_path / kind / 'photo.npy')
         assert values.shape[-2:] == (40, 72) and np.isfinite(values).all()
         assert np.asarray(Image.open(tmp_path / kind / f'photo_{kind}.png')).shape == (40, 72, 3)
+
+
+def test_training_console_tensorboard_periodic_val_and_lock(tmp_path, capsys):
+    from dense.cli import main
+    from dense.io import work_dir_lock
+    work, config = tmp_path / 'run', tmp_path / 'hooked.py'
+    config.write_text(f"_base_ = ['{ROOT / SMOKE}']\ncustom_hooks = [dict(type='EmptyCacheHook')]\n")
+    options = ['--cfg-options', 'schedule.max_iters=2', 'schedule.warmup_iters=0', 'schedule.val_interval=1',
+               'schedule.log_interval=1']
+    with work_dir_lock(work):  # a run already writing there
+        with pytest.raises(SystemExit):
+            main(['train', str(config), '--work-dir', str(work), *options])
+        assert 'another run is using this work dir (pid' in capsys.readouterr().err
+    assert main(['train', str(config), '--work-dir', str(work), *options]) == 0
+    console = capsys.readouterr()
+    assert 'System environment' not in console.out and 'Hooks will be executed' not in console.out
+    assert 'train:' not in console.err  # no progress bar when not on a terminal
+    (log,) = work.glob('*/*.log')
+    assert 'System environment' in log.read_text() and 'EmptyCacheHook' in log.read_text()  # config's hook
+    assert list(work.glob('*/vis_data/events.out.tfevents.*'))  # TensorBoard
+    scalars = [json.loads(line) for line in next(work.glob('*/vis_data/scalars.json')).read_text().splitlines()]
+    val_steps = [s['step'] for s in scalars if any(k.endswith('/mIoU') for k in s)]
+    assert val_steps == [1, 2]  # validated after every iteration, the final one not repeated
+    assert 'encoder = dict' in (work / 'hooked.py').read_text()  # mmengine's own config dump
+
+
+def test_custom_segmentation_data_and_a_data_set_in_one_file(tmp_path, monkeypatch):
+    from dense.datasets import build_dataset
+    from dense.datasets.fixtures import write_fixture
+    from probes.train.config import data_options, dataset_metainfo, task_options
+    from probes.train.runner import as_config
+    write_fixture('custom', tmp_path / 'data')
+    cfg = as_config(ROOT / 'configs/seg/custom_linear-dpt_siglip2-b16-512.py')
+    cfg.data_root = str(tmp_path / 'data')
+    dataset = build_dataset(data_options(cfg, 'val'))
+    sample = dataset[0]
+    assert len(dataset) == 2 and sample['image'].shape[-2:] != sample['seg'].shape  # eval resize: image only
+    assert set(sample['seg'].unique().tolist()) <= {0, 1, 2, 255}
+    assert task_options(cfg, 'seg')['class_names'] == ['background', 'road', 'car']  # IoU.road, not IoU.1
+    assert dataset_metainfo(cfg)['palette'][1] == [128, 64, 128]
+    # a data set class in the user's own file, named 'module:Class' in the config
+    (tmp_path / 'my_data.py').write_text('from dense.datasets.custom import CustomSegDataset\n\n\n'
+                                         'class Mine(CustomSegDataset):\n    pass\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mine = build_dataset(dict(data_options(cfg, 'val'), type='my_data:Mine'))
+    assert type(mine).__name__ == 'Mine' and len(mine) == 2
+    with pytest.raises(KeyError, match="'nowhere:Mine': cannot import it"):
+        build_dataset(dict(data_options(cfg, 'val'), type='nowhere:Mine'))

@@ -122,7 +122,8 @@ def test_viewer_in_headless_chromium(batch, tmp_path):
         page.on('request', lambda r: requests.append(r.url))
         page.goto(info.path.as_uri())
         page.wait_for_function('window.viewer && window.viewer.ready', timeout=10_000)
-        assert page.evaluate('window.viewer.lastMap') is None
+        first = page.evaluate('window.viewer.lastMap')  # a map before any hover: centre of image 0
+        assert (first['layer'], first['image'], first['row'], first['col']) == (5, 0, 6, 8)
         _click_patch(page, 1, 4, 5, (12, 16))  # default layer: the last one
         last = page.evaluate('window.viewer.lastMap')
         assert (last['layer'], last['image'], last['row'], last['col']) == (5, 1, 4, 5)

@@ -85,6 +85,11 @@ def save_figure(fig: Figure, path: str | os.PathLike, pdf: bool = False) -> list
     return written
 
 
+def short_name(name: str, width: int = 22) -> str:
+    """A file name cut to ``width`` characters (middle elided) for a panel label."""
+    return name if len(name) <= width else f'{name[:width // 2 - 1]}…{name[-(width // 2):]}'
+
+
 def as_numpy(x) -> np.ndarray:
     """A torch tensor or array-like as a numpy array (no copy when possible)."""
     if hasattr(x, 'detach'):

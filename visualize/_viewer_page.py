@@ -15,10 +15,11 @@ h1{font-size:16px;margin:0 0 8px}
 figure{margin:0}figcaption{font-size:12px;color:#555;text-align:center}
 canvas.view{display:block;cursor:crosshair;image-rendering:auto}
 canvas.map{display:none}
-#bar{height:10px;width:200px;display:inline-block;vertical-align:middle}
+#bar{height:16px;width:320px;display:inline-block;vertical-align:middle;border:1px solid #999}
 #status{color:#555}
 </style></head><body>
 <h1>__TITLE__</h1>
+<div id="subtitle" style="color:#555;margin:-4px 0 8px">__SUBTITLE__</div>
 <div id="controls">
 <label>layer <select id="layer"></select></label>
 <label>show <select id="show"></select></label>
@@ -92,11 +93,17 @@ canvas.map{display:none}
       ctx.globalAlpha = alpha; ctx.imageSmoothingEnabled = true; ctx.imageSmoothingQuality = 'high';
       ctx.drawImage($('map-' + i), 0, 0, v.width, v.height);
       if (i === state.query.image) {
-        const pw = v.width / L.w, ph = v.height / L.h;
-        ctx.globalAlpha = 1; ctx.lineWidth = 2; ctx.strokeStyle = '#000';
-        ctx.strokeRect(state.query.col * pw, state.query.row * ph, pw, ph);
-        ctx.lineWidth = 1; ctx.strokeStyle = '#fff';
-        ctx.strokeRect(state.query.col * pw, state.query.row * ph, pw, ph);
+        const pw = v.width / L.w, ph = v.height / L.h, x = state.query.col * pw, y = state.query.row * ph;
+        const cx = x + pw / 2, cy = y + ph / 2, arm = Math.max(pw, ph) * 1.5;
+        ctx.globalAlpha = 1;
+        for (const [colour, width] of [['#000', 4], ['#fff', 2]]) {  // box + crosshair, visible on any colour
+          ctx.lineWidth = width; ctx.strokeStyle = colour;
+          ctx.strokeRect(x, y, pw, ph);
+          ctx.beginPath();
+          ctx.moveTo(cx - arm - pw / 2, cy); ctx.lineTo(x, cy); ctx.moveTo(x + pw, cy); ctx.lineTo(cx + arm + pw / 2, cy);
+          ctx.moveTo(cx, cy - arm - ph / 2); ctx.lineTo(cx, y); ctx.moveTo(cx, y + ph); ctx.lineTo(cx, cy + arm + ph / 2);
+          ctx.stroke();
+        }
       }
     });
   }
@@ -152,7 +159,11 @@ canvas.map{display:none}
     bar.putImageData(px, 0, 0);
   }
   build();
-  Promise.all(imgs.map((e) => e.decode())).then(() => { draw(); viewer.ready = true; });
+  Promise.all(imgs.map((e) => e.decode())).then(() => {  // a first map at once: the initial query patch
+    const L = layers[state.layer], q = D.initial;
+    viewer.select(q.image, Math.min(q.row, L.h - 1), Math.min(q.col, L.w - 1));
+    viewer.ready = true;
+  });
 })();
 </script></body></html>
 '''

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
-from visualize._common import check_features, check_images, hide_axis, new_figure, styled
+from visualize._common import check_features, check_images, hide_axis, new_figure, short_name, styled
 from visualize.similarity import upsample
 
 
@@ -105,21 +105,31 @@ def pca_map(features, foreground: bool = False, fg_threshold: float = 0.0) -> PC
 
 @styled
 def draw_pca(images, result: PCAResult, layer: int | None = None, panel: float = 1.6,
-             smooth: bool = False) -> Figure:
-    """Two rows: the images and their PCA colours (patch-exact by default, or bilinearly smoothed)."""
+             smooth: bool = False, names=None, max_cols: int = 6) -> Figure:
+    """Images over their PCA colours (patch-exact by default, or bilinearly smoothed), at most ``max_cols``
+    images a row (more wrap into further row pairs); ``names`` title the image panels."""
     images = check_images(images)
     if len(images) != len(result.rgb):
         raise ValueError(f'PCA map has {len(result.rgb)} images but images has {len(images)}')
     n, height, width = images.shape[:3]
-    fig = new_figure(panel * n, 2 * panel * height / width + 0.25)
-    axes = fig.subplots(2, n, squeeze=False)
+    cols = min(n, max_cols)
+    pairs = -(-n // cols)
+    fig = new_figure(panel * cols, pairs * (2 * panel * height / width + 0.25) + 0.25)
+    axes = fig.subplots(2 * pairs, cols, squeeze=False)
+    for ax in axes.flat:
+        hide_axis(ax)
+        ax.set_visible(False)
     for i in range(n):
-        axes[0, i].imshow(images[i])
-        axes[1, i].imshow(upsample(result.rgb[i], (height, width), nearest=not smooth).clip(0, 1))
-        hide_axis(axes[0, i])
-        hide_axis(axes[1, i])
-    axes[0, 0].set_ylabel('image')
-    axes[1, 0].set_ylabel('PCA (RGB = PC1-3)')
+        top, bottom = axes[2 * (i // cols), i % cols], axes[2 * (i // cols) + 1, i % cols]
+        top.imshow(images[i])
+        bottom.imshow(upsample(result.rgb[i], (height, width), nearest=not smooth).clip(0, 1))
+        top.set_visible(True)
+        bottom.set_visible(True)
+        if names is not None:
+            top.set_title(short_name(str(names[i])), fontsize=7)
+    for pair in range(pairs):
+        axes[2 * pair, 0].set_ylabel('image')
+        axes[2 * pair + 1, 0].set_ylabel('PCA (RGB = PC1-3)')
     pct = ', '.join(f'{100 * e:.0f}%' for e in result.explained)
     title = f'layer {layer}: ' if layer is not None else ''
     note = f'; foreground: PC1 z > {result.threshold:g}' if result.threshold is not None else ''

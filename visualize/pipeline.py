@@ -37,20 +37,10 @@ def load_images(paths, size: tuple[int, int] | None = None) -> np.ndarray:
     return np.stack(out)
 
 
-def extract_with_encoder(image_paths, encoder: str, weights=None, layers=None, image_size=None):
-    """Features and display images of ``image_paths`` from ``dense.encoders`` / ``dense.extract``."""
-    from dense.encoders import build_encoder
-    from dense.extract import FeatureExtractor
-    extractor = FeatureExtractor(build_encoder(encoder, weights=weights), layers=layers, image_size=image_size)
-    feats = extractor([str(p) for p in image_paths])
-    images = load_images(image_paths, tuple(feats.image_size))
-    return {k: v.numpy() for k, v in feats.layers.items()}, images
-
-
 def make_feature_figures(images, features, out_dir: str | os.PathLike, layers=None, query_image: int = 0,
                          pixel=None, patch=None, names=None, foreground: bool = False,
                          fg_threshold: float = 0.0, viewer_dims: int | None = None, pdf: bool = False,
-                         kinds=('similarity', 'pca', 'viewer'), max_rows: int = 4) -> list[Path]:
+                         kinds=('similarity', 'pca', 'viewer'), max_rows: int = 4, subtitle: str = '') -> list[Path]:
     """Write the similarity grid, one PCA map per layer and the viewer into ``out_dir``.
 
     Args:
@@ -60,12 +50,13 @@ def make_feature_figures(images, features, out_dir: str | os.PathLike, layers=No
         layers: Layers to draw (default: all).
         query_image: Index of the query image.
         pixel: Query pixel ``(x, y)``; ``patch``: query patch ``(row, col)``; default: the centre patch.
-        names: Image names for the viewer.
+        names: Image names (file names) for the figures and the viewer.
         foreground: PCA with a foreground mask (threshold ``fg_threshold``).
         viewer_dims: Reduce viewer features to this many dims (smaller file); None keeps all.
         pdf: Also write PDFs.
         kinds: Which outputs to make.
         max_rows: Images in the similarity grid (the query image and the next ones); the viewer has all.
+        subtitle: The viewer's subtitle (e.g. encoder and feature file).
 
     Returns:
         The written paths.
@@ -80,13 +71,16 @@ def make_feature_figures(images, features, out_dir: str | os.PathLike, layers=No
             patch = (h // 2, w // 2)
         result = patch_similarity(feats, query_image, pixel=pixel, patch=patch, image_size=images.shape[1:3])
         rows = [query_image] + [i for i in range(len(images)) if i != query_image][:max_rows - 1]
-        written += save_figure(draw_similarity(images, result, rows), figures / 'similarity', pdf)
+        written += save_figure(draw_similarity(images, result, rows, names=names), figures / 'similarity', pdf)
     if 'pca' in kinds:
         for layer, f in feats.items():
             pca = pca_map(f, foreground=foreground, fg_threshold=fg_threshold)
-            written += save_figure(draw_pca(images, pca, layer=layer), figures / f'pca_layer{layer}', pdf)
+            written += save_figure(draw_pca(images, pca, layer=layer, names=names), figures / f'pca_layer{layer}',
+                                   pdf)
     if 'viewer' in kinds:
-        written.append(build_viewer(images, feats, figures / 'viewer.html', names=names, dims=viewer_dims).path)
+        initial = (query_image, *result.patch[list(feats)[-1]]) if 'similarity' in kinds else None
+        written.append(build_viewer(images, feats, figures / 'viewer.html', names=names, dims=viewer_dims,
+                                    subtitle=subtitle, initial=initial).path)
     return written
 
 
@@ -97,7 +91,7 @@ def _hwc(x) -> np.ndarray:
 
 
 def make_prediction_figures(out_dir: str | os.PathLike, images, preds: dict, truths: dict | None = None,
-                            class_names=None, max_images: int = 4, pdf: bool = False) -> list[Path]:
+                            class_names=None, max_images: int = 4, pdf: bool = False, palette=None) -> list[Path]:
     """Write ``figures/<task>_<i>.png`` for the first ``max_images`` images of each predicted task.
 
     Args:
@@ -107,6 +101,7 @@ def make_prediction_figures(out_dir: str | os.PathLike, images, preds: dict, tru
             (any subset; the training-batch layout of docs/CONTRACTS.md), at image size.
         truths: The same keys for ground truth (optional).
         class_names: Needed for 'seg'.
+        palette: The data set's class colours ``[[r, g, b], ...]`` (``dense.datasets.metainfo``); default tab20.
         max_images: How many images per task.
         pdf: Also write PDFs.
     """
@@ -123,7 +118,7 @@ def make_prediction_figures(out_dir: str | os.PathLike, images, preds: dict, tru
         for i in range(min(max_images, len(images))):
             t = None if truth is None else truth[i]
             if task == 'seg':
-                fig = draw_segmentation(images[i], pred[i], class_names, truth=t)
+                fig = draw_segmentation(images[i], pred[i], class_names, truth=t, palette=palette)
             elif task == 'depth':
                 fig = draw_depth(images[i], pred[i], t)
             else:

@@ -15,7 +15,8 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from visualize._common import check_features, check_images, hide_axis, l2_normalize, new_figure, styled
+from visualize._common import (check_features, check_images, hide_axis, l2_normalize, new_figure, short_name,
+                               styled)
 
 
 @dataclass
@@ -107,7 +108,7 @@ def overlay_heatmap(image: np.ndarray, values: np.ndarray, cmap: str = 'magma', 
 
 @styled
 def draw_similarity(images, result: SimilarityResult, image_indices=None, cmap: str = 'magma',
-                    vmin: float | None = None, alpha: float = 0.65, panel: float = 1.6) -> Figure:
+                    vmin: float | None = None, alpha: float = 0.65, panel: float = 1.6, names=None) -> Figure:
     """Grid of similarity overlays: rows = images (query first), columns = layers; one colorbar.
 
     Args:
@@ -118,6 +119,8 @@ def draw_similarity(images, result: SimilarityResult, image_indices=None, cmap: 
         vmin: Lower end of the colour scale (default: the smallest shown value, at most 0); upper end 1.
         alpha: Heat-map opacity.
         panel: Panel size in inches.
+        names: Image names (file names) for the row labels (default: ``image <i>``); when only some images
+            are shown, the title says how many of how many.
     """
     images = check_images(images)
     check_features({k: m[:, None] for k, m in result.maps.items()}, images)
@@ -136,13 +139,17 @@ def draw_similarity(images, result: SimilarityResult, image_indices=None, cmap: 
             if r == 0:
                 ax.set_title(f'layer {layer}')
             if c == 0:
-                ax.set_ylabel('query' if i == result.image_index else f'image {i}')
+                ax.set_ylabel(short_name(names[i] if names is not None else f'image {i}')
+                              + ('\n(query)' if i == result.image_index else ''))
             if i == result.image_index:
                 _mark_patch(ax, result.maps[layer].shape[1:], images.shape[1:3], result.patch[layer])
     bar = fig.colorbar(ScalarMappable(Normalize(vmin, 1.0), cmap), ax=axes, shrink=0.8, aspect=30, pad=0.02)
     bar.set_label('cosine similarity')
     bar.outline.set_linewidth(0.5)
+    if len(rows) < len(images):
+        fig.suptitle(f'{len(rows)} of {len(images)} images shown (the viewer has all)', fontsize=7)
     return fig
+
 
 
 def _mark_patch(ax, grid, image_size, patch) -> None:

@@ -118,19 +118,28 @@ def _encode_image(image: np.ndarray, max_side: int, quality: int) -> dict:
 
 
 def viewer_html(images: np.ndarray, quant: dict[int, QuantizedLayer], names=None, max_side: int = 320,
-                quality: int = 88, cmap: str = 'magma', title: str = 'Patch similarity') -> tuple[str, int]:
-    """The page for checked uint8 images and quantized features, and its total base64 image bytes."""
+                quality: int = 88, cmap: str = 'magma', title: str = 'Patch similarity', subtitle: str = '',
+                initial: tuple[int, int, int] | None = None) -> tuple[str, int]:
+    """The page for checked uint8 images and quantized features, and its total base64 image bytes.
+
+    ``subtitle`` (e.g. the encoder and feature file) is shown under the title; ``initial`` = ``(image, row,
+    col)`` is the query patch whose map shows before any hover (default: the centre of the first image, on the
+    last layer's grid)."""
     names = [f'image {i}' for i in range(len(images))] if names is None else [str(n) for n in names]
     if len(names) != len(images):
         raise ValueError(f'viewer: {len(names)} names for {len(images)} images')
-    data = {'images': [], 'layers': [], 'features': {}, 'lut': colour_lut(cmap).reshape(-1).tolist()}
+    last = quant[list(quant)[-1]].grid
+    image, row, col = initial if initial is not None else (0, last[0] // 2, last[1] // 2)
+    data = {'images': [], 'layers': [], 'features': {}, 'lut': colour_lut(cmap).reshape(-1).tolist(),
+            'initial': {'image': int(image), 'row': int(row), 'col': int(col)}}
     for name, image in zip(names, images):
         data['images'].append({'name': name, **_encode_image(image, max_side, quality)})
     for layer, ql in quant.items():
         data['layers'].append({'id': layer, 'h': ql.grid[0], 'w': ql.grid[1], 'dim': ql.q.shape[-1]})
         data['features'][str(layer)] = base64.b64encode(ql.q.tobytes()).decode()
     blob = json.dumps(data, separators=(',', ':')).replace('<', '\\u003c')
-    page = PAGE.replace('__TITLE__', html.escape(title)).replace('__DATA__', blob)
+    page = PAGE.replace('__TITLE__', html.escape(title)).replace('__SUBTITLE__', html.escape(subtitle))
+    page = page.replace('__DATA__', blob)
     return page, sum(len(im['src']) for im in data['images'])
 
 
@@ -158,7 +167,8 @@ def build_viewer(images, features, path: str | os.PathLike, names=None, dims: in
         path: Output ``.html`` path.
         names: Image names shown in the page.
         dims: Reduce features to this many dims (smaller file; see :func:`reduce_dims`); None keeps all.
-        **page_options: ``max_side`` (longer side of the shown images), ``quality`` (JPEG), ``cmap``, ``title``.
+        **page_options: ``max_side`` (longer side of the shown images), ``quality`` (JPEG), ``cmap``, ``title``,
+            ``subtitle``, ``initial`` (see :func:`viewer_html`).
 
     Returns:
         A :class:`ViewerInfo`.

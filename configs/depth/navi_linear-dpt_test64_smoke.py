@@ -1,8 +1,8 @@
 _base_ = ['_base_/navi_probe3d.py']
 # Smoke variant of the navi_probe3d depth configs (seconds on CPU): 'test' encoder, 64 px, 2 iterations.
 encoder = dict(name='test', weights=None)
-probes = [dict(task='depth', heads=['linear', 'dpt'], layers=['default'], lrs=[5e-4],
-               head_opts=dict(dpt=dict(hidden_dim=16, reassemble_dims=(8, 8, 16, 16))))]
+probes = [dict(task='depth', heads=['probe3d_linear', 'probe3d_dpt'], layers=['default'], lrs=[5e-4],
+               head_opts=dict(probe3d_dpt=dict(hidden_dim=16)))]
 data = dict(train=dict(size=(64, 64)), val=dict(size=(64, 64)))
 train_batch_size = 2
 val_batch_size = 2

@@ -1,9 +1,12 @@
 _base_ = ['_base_/navi_probe3d.py']
-# normals probes on frozen siglip2-b16-224 as in SigLIP 2 (Sec. 3.3.1, TIPS protocol): a linear layer or a DPT
-# decoder on patch features with the MAP-head output concatenated to each; images resized to the encoder's native
-# 224 px (labels and metrics stay at 512). The paper gives no optimiser details: Probe3D's are used.
-encoder = dict(name='siglip2-b16-224', weights='google/siglip2-base-patch16-224')  # weights: path or hub id of the pretrained checkpoint
-probes = [dict(task='normals', heads=['linear', 'dpt'], layers=['default'], lrs=[5e-4], pooled=[True],
-               head_opts=dict(dpt=dict(hidden_dim=512)))]
+# normals probes on frozen siglip2-b16-224 as in SigLIP 2 (Sec. 3.3.1, the TIPS protocol;
+# card: docs/protocols.md#siglip-2--tips): a linear layer or TIPS's DPT decoder on TIPS's 4 layers
+# through the final LayerNorm, the MAP-head output concatenated to each patch; the images resized to 224 px;
+# labels and metrics at the crop's size.
+# The paper gives no optimiser details: the data set's base recipe is used.
+encoder = dict(name='siglip2-b16-224', weights='google/siglip2-base-patch16-224')
+probes = [dict(task='normals', heads=['linear', 'dpt'], layers=['tips'], lrs=[5e-4], pooled=[True])]
+tasks = dict(normals=dict(uncertainty=False, align_corners=False))  # TIPS NormalsDecoder: 3 channels
+features = dict(norm_layers=True, preprocess='encoder', center_pad=False)
 data = dict(train=dict(image_size=(224, 224)), val=dict(image_size=(224, 224)))
 work_dir = 'work_dirs/normals/navi_linear-pool-dpt_siglip2-b16-224_siglip2paper224'

@@ -1,9 +1,8 @@
 _base_ = ['_base_/nyu_probe3d.py']
-# normals probes (linear on the 4 quarter-depth layers, DPT 512) on siglip2-b16-224, Probe3D protocol:
-# the 480 x 480 crop fed at 480 px (whole 16-px patches; the labels and metrics stay at 480).
+# normals probes (Probe3D's Linear and DPT, 4 quarter-depth layers) on siglip2-b16-224, Probe3D protocol:
+# the 480 px crop fed as it is; labels and metrics at the crop's size.
 # pos_resize: Probe3D resizes position embeddings with timm's resample_abs_pos_embed (bicubic, antialiased)
-encoder = dict(name='siglip2-b16-224', weights='google/siglip2-base-patch16-224', pos_resize='bicubic_antialias')  # weights: checkpoint path or hub id
-probes = [dict(task='normals', heads=['linear', 'dpt'], layers=['default'], lrs=[5e-4],
-               head_opts=dict(dpt=dict(hidden_dim=512)))]
-data = dict(train=dict(image_size=(480, 480)), val=dict(image_size=(480, 480)))
+encoder = dict(name='siglip2-b16-224', weights='google/siglip2-base-patch16-224', pos_resize='bicubic_antialias')
+probes = [dict(task='normals', heads=['probe3d_linear', 'probe3d_dpt'], layers=['default'], lrs=[5e-4],
+               head_opts=dict(probe3d_linear=dict(kernel_size=3), probe3d_dpt=dict(hidden_dim=512, kernel_size=3)))]
 work_dir = 'work_dirs/normals/nyu_linear-dpt_siglip2-b16-224_probe3d480'

@@ -141,7 +141,7 @@ class DetectionSamples(Dataset):
     labels=int64[n] class indices, meta=dict(...))``.
     """
 
-    size: int
+    image_size: int
     augment: dict | None
     class_names: list[str]
 
@@ -163,7 +163,7 @@ class DetectionSamples(Dataset):
                       box_labels=torch.as_tensor(record['labels'], dtype=torch.int64))
         if self.augment:
             sample = augment_sample(sample, **self.augment)
-        image, boxes, scale = letterbox(sample['image'], sample['boxes'], self.size)
+        image, boxes, scale = letterbox(sample['image'], sample['boxes'], self.image_size)
         meta = dict(record['meta'], ori_shape=tuple(sample['image'].shape[-2:]), scale=scale)
         return dict(image=image, boxes=boxes, box_labels=sample['box_labels'], meta=meta)
 
@@ -175,7 +175,7 @@ class CocoDetection(DetectionSamples):
         root: Data set root.
         split: ``'train2017'`` / ``'val2017'`` (coco) or ``'train'`` / ``'val'`` (lvis).
         format: ``'coco'`` or ``'lvis'`` (also picks the evaluation: COCOeval or LVIS federated).
-        size: Letterbox size (longer side, square padded batch image).
+        image_size: Letterbox size (longer side; the batch image is a zero-padded square of this size).
         ov_split: Open-vocabulary split (module docstring) or None.
         train: Keep only base-class, non-crowd boxes (the training targets); else keep every box of the split's
             classes (evaluation reads the annotation file itself).
@@ -184,7 +184,7 @@ class CocoDetection(DetectionSamples):
         max_images: Use only the first N images (smoke runs).
     """
 
-    def __init__(self, root: str, split: str = 'val2017', format: str = 'coco', size: int = 224,
+    def __init__(self, root: str, split: str = 'val2017', format: str = 'coco', image_size: int = 224,
                  ov_split: str | None = None, train: bool = False, augment: dict | None = None,
                  ann_file: str | None = None, max_images: int | None = None):
         if format not in ANN_FILES:
@@ -194,7 +194,7 @@ class CocoDetection(DetectionSamples):
         categories, is_base = resolve_split(load_categories(self.ann_file), ov_split)
         self.class_names = [query_name(c['name']) for c in categories]
         self.category_ids = [c['id'] for c in categories]
-        self.format, self.size, self.augment = format, int(size), augment
+        self.format, self.image_size, self.augment = format, int(image_size), augment
         data = json.loads(self.ann_file.read_text())
         image_dir = _image_dir(self.root, split) if format == 'coco' else None
         self.records = self._records(data, image_dir, is_base if train else None, max_images)
@@ -235,21 +235,21 @@ class ScenesDetection(DetectionSamples):
 
     Args:
         split: Scene split (``'train'``, ``'val'``, ``'test'``).
-        size: Render size (square) and letterbox size.
+        image_size: Render size (square), also the letterbox size.
         num: Number of scenes (None = the split's default).
         ov_split: ``'scenes_3_2'`` (train on three shapes, test on five) or None.
         train: Keep only base-class boxes.
         augment: ``dense.datasets.common.augment`` options.
     """
 
-    def __init__(self, split: str = 'train', size: int = 128, num: int | None = None, ov_split: str | None = None,
+    def __init__(self, split: str = 'train', image_size: int = 128, num: int | None = None, ov_split: str | None = None,
                  train: bool = False, augment: dict | None = None):
         from dense.scenes import CLASS_NAMES, SceneSet
-        self.scenes = SceneSet(split=split, size=(size, size), num=num)
+        self.scenes = SceneSet(split=split, size=(image_size, image_size), num=num)
         categories, is_base = resolve_split([dict(id=i, name=n) for i, n in enumerate(CLASS_NAMES) if i], ov_split)
         self.class_names = [c['name'] for c in categories]
         self.category_ids = [c['id'] for c in categories]
-        self.size, self.augment, self.train = int(size), augment, train
+        self.image_size, self.augment, self.train = int(image_size), augment, train
         self.is_base = is_base
         self.records = [self._record(i) for i in range(len(self.scenes))]
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from dense.datasets.fixtures_ref import write_refcocox
+
 SIZE = (48, 64)
 
 
@@ -147,8 +149,18 @@ def write_navi(root: Path, rng: np.random.Generator, num: int = 2, size=NAVI_SIZ
     (chair / 'annotations.json').write_text('[]')
 
 
-WRITERS = {'ade20k': write_ade20k, 'voc': write_voc, 'pascal_context59': write_pascal_context,
-           'coco_stuff': write_coco_stuff, 'cityscapes': write_cityscapes, 'navi': write_navi}
+def write_custom(root: Path, rng: np.random.Generator, num: int = 2) -> None:
+    """The generic ``seg_custom`` layout: ``{train,val}/images/*.jpg`` and ``{train,val}/masks/*.png`` with
+    values 0-2 (3 classes) and a few 255 (ignore)."""
+    for split in ('train', 'val'):
+        for i in range(num):
+            write_image(root / split / 'images' / f'photo_{i:03d}.jpg', rng)
+            write_label(root / split / 'masks' / f'photo_{i:03d}.png', rng, 3, ignore_row=True)
+
+
+WRITERS = {'ade20k': write_ade20k, 'custom': write_custom, 'voc': write_voc, 'pascal_context59': write_pascal_context,
+           'coco_stuff': write_coco_stuff, 'cityscapes': write_cityscapes, 'navi': write_navi,
+           'refcocox': write_refcocox}  # RefCOCO / RefCOCO+ / RefCOCOg (fixtures_ref.py)
 
 
 def write_fixture(kind: str, root: str | Path, num: int = 2, seed: int = 0, **options) -> Path:

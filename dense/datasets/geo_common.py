@@ -69,13 +69,22 @@ def clean_depth(depth: np.ndarray | torch.Tensor, max_depth: float | None = None
     return d
 
 
-def clean_normals(normals: np.ndarray | torch.Tensor, depth: torch.Tensor | None = None) -> torch.Tensor:
-    """``[3, H, W]`` unit normals; invalid pixels (see module docstring) all-zero."""
+def clean_normals(normals: np.ndarray | torch.Tensor, depth: torch.Tensor | None = None,
+                  source: str = 'normals') -> torch.Tensor:
+    """``[3, H, W]`` unit normals; invalid pixels (see module docstring) all-zero.
+
+    A map whose given (finite, non-zero) normals are mostly not unit length is an error naming ``source``: it is
+    another encoding (e.g. 0-255 colours), which would otherwise become all invalid and train nothing.
+    """
     n = torch.as_tensor(np.asarray(normals, dtype=np.float32)).clone()
     if n.ndim != 3 or n.shape[0] != 3:
-        raise ValueError(f'normals must be [3, H, W], got {tuple(n.shape)}')
+        raise ValueError(f'{source}: normals must be [3, H, W], got {tuple(n.shape)}')
     length = n.norm(dim=0)
-    valid = torch.isfinite(n).all(0) & (length > MIN_NORMAL_LEN) & (length < MAX_NORMAL_LEN)
+    given = torch.isfinite(n).all(0) & (length > 0)
+    valid = given & (length > MIN_NORMAL_LEN) & (length < MAX_NORMAL_LEN)
+    if given.sum() and valid.sum() < 0.5 * given.sum():
+        raise ValueError(f'{source}: {1 - valid.sum() / given.sum():.0%} of the normals are not unit vectors '
+                         f'(median length {length[given].median():.3g}); expected unit normals (all-zero = invalid)')
     if depth is not None:
         valid &= depth > 0
     n = torch.where(valid, n / length.clamp_min(1e-6), torch.zeros_like(n))
@@ -94,26 +103,25 @@ def center_crop(sample: dict, height: int, width: int) -> dict:
     return out
 
 
-def normals_from_depth(depth: torch.Tensor, fx: float, fy: float, cx: float, cy: float) -> torch.Tensor:
-    """Unit normals ``[3, H, W]`` (camera frame: x right, y down, z forward; facing the camera: n . p < 0).
+def early_color_jitter(sample: dict, augment_cfg: dict | None) -> tuple[dict, dict | None]:
+    """Apply ``augment_cfg['color_jitter']`` now (Probe3D jitters the whole frame before its crops, so the
+    contrast mean is the frame's) and return the sample with the rest of the options."""
+    if not augment_cfg or 'color_jitter' not in augment_cfg:
+        return sample, augment_cfg
+    from dense.datasets.common import augment
+    rest = {k: v for k, v in augment_cfg.items() if k != 'color_jitter'}
+    return augment(sample, color_jitter=augment_cfg['color_jitter']), rest or None
 
-    Back-projects each pixel to ``p = ((u - cx) z / fx, (v - cy) z / fy, z)`` and takes the cross product of
-    the central differences along u and v; pixels whose 4 neighbours are not all valid get all-zero.
-    """
-    h, w = depth.shape
-    v, u = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
-                          indexing='ij')
-    p = torch.stack([(u - cx) * depth / fx, (v - cy) * depth / fy, depth])
-    du = torch.zeros_like(p)
-    dv = torch.zeros_like(p)
-    du[:, :, 1:-1] = p[:, :, 2:] - p[:, :, :-2]
-    dv[:, 1:-1, :] = p[:, 2:, :] - p[:, :-2, :]
-    n = torch.cross(du, dv, dim=0)
-    n = n * torch.where((n * p).sum(0) > 0, -1.0, 1.0)  # orient towards the camera
-    valid = depth > 0
-    ok = torch.zeros_like(valid)
-    ok[1:-1, 1:-1] = (valid[1:-1, 1:-1] & valid[1:-1, 2:] & valid[1:-1, :-2] & valid[2:, 1:-1] & valid[:-2, 1:-1])
-    return clean_normals(n / n.norm(dim=0).clamp_min(1e-12), depth * ok)
+
+def finish_geo_sample(sample: dict, augment_cfg: dict | None, image_size) -> dict:
+    """Training augmentation (if any), then the resize of the image alone to ``image_size`` (labels, and so the
+    metrics, keep their size), in training as in evaluation: a probe fed at the encoder's native size (SigLIP 2
+    paper configs) sees that size in both."""
+    from dense.datasets.common import augment
+    from dense.datasets.segmentation import finish_sample
+    if augment_cfg is not None:
+        sample = augment(sample, **augment_cfg)
+    return finish_sample(sample, None, image_size)
 
 
 PROBE3D_FAR = 1e6  # Probe3D compute_normal: "if missing depth (depth = 0), make it very far"

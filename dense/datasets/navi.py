@@ -17,8 +17,9 @@ Per view, as Probe3D's ``get_single`` (``evals/datasets/utils.py``: ``read_image
 
 1. the image is EXIF-transposed; depth = ``65535 * 10 / value`` mm (value 0 = invalid), / 1000 -> metres;
 2. image and depth: short side resized to ``short_side`` (512; torchvision ``Resize(int)``: long side
-   ``int(512 * long / short)``), nearest neighbour for both (Probe3D's ``InterpolationMode.NEAREST``), then the
-   central ``short_side`` square (torchvision ``CenterCrop`` rounding);
+   ``int(512 * long / short)``), nearest neighbour for both (Probe3D's ``InterpolationMode.NEAREST``), the
+   training colour jitter on that frame (Probe3D: on ImageNet-normalised values), then the central
+   ``short_side`` square (torchvision ``CenterCrop`` rounding);
 3. focal length scaled to that size: ``f * short_side / min(annotation image_size)``;
 4. square box crop around the valid depth (Probe3D's ``bbox_crop``, side = max extent of the mask, centred, moved
    inside the image when it would leave it);
@@ -38,14 +39,13 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps
 from torch.utils.data import Dataset
 
-from dense.datasets.geo_common import clean_depth, probe3d_normals, read_navi_depth
-from dense.datasets.segmentation import finish_sample
+from dense.datasets.geo_common import (clean_depth, early_color_jitter, finish_geo_sample, probe3d_normals,
+                                       read_navi_depth)
+from dense.extract import load_image
 
 
 def _listing(path: str, order: str) -> list[str]:
@@ -96,15 +96,9 @@ def _views(scene_dir: str, order: str) -> list[tuple[str, dict]]:
 
 
 def read_navi_image(path: str) -> torch.Tensor:
-    """float32 ``[3, H, W]`` in [0, 1], EXIF orientation applied (Probe3D ``read_image``)."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'{path}: image not found; check the NAVI root and layout')
-    try:
-        with Image.open(path) as image:
-            rgb = np.asarray(ImageOps.exif_transpose(image).convert('RGB')).copy()
-    except (OSError, ValueError) as err:
-        raise ValueError(f'{path}: cannot read image ({err})') from None
-    return torch.from_numpy(rgb).permute(2, 0, 1).float() / 255
+    """float32 ``[3, H, W]`` in [0, 1], EXIF orientation applied (Probe3D ``read_image``; ``dense.io.read_image``
+    applies it to every image)."""
+    return load_image(path)
 
 
 def _nearest(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -112,13 +106,22 @@ def _nearest(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(x[None], size=size, mode='nearest')[0] if tuple(x.shape[-2:]) != tuple(size) else x
 
 
+def short_side_resize(x: torch.Tensor, side: int) -> torch.Tensor:
+    """torchvision ``Resize(side, NEAREST)`` of a ``[C, H, W]`` tensor (long side ``int(side * long / short)``)."""
+    h, w = x.shape[-2:]
+    return _nearest(x, (side, int(side * w / h)) if h <= w else (int(side * h / w), side))
+
+
+def center_square(x: torch.Tensor, side: int) -> torch.Tensor:
+    """torchvision ``CenterCrop(side)`` (offsets rounded as it rounds them)."""
+    h, w = x.shape[-2:]
+    top, left = int(round((h - side) / 2.0)), int(round((w - side) / 2.0))
+    return x[..., top:top + side, left:left + side]
+
+
 def short_side_center_crop(x: torch.Tensor, side: int) -> torch.Tensor:
     """torchvision ``Resize(side, NEAREST)`` then ``CenterCrop(side)`` of a ``[C, H, W]`` tensor."""
-    h, w = x.shape[-2:]
-    size = (side, int(side * w / h)) if h <= w else (int(side * h / w), side)
-    x = _nearest(x, size)
-    top, left = int(round((size[0] - side) / 2.0)), int(round((size[1] - side) / 2.0))
-    return x[..., top:top + side, left:left + side]
+    return center_square(short_side_resize(x, side), side)
 
 
 def probe3d_box(valid: torch.Tensor, path: str = 'depth') -> tuple[int, int, int]:
@@ -153,7 +156,7 @@ class NAVIDataset(Dataset):
         short_side: resize + centre-crop size before the box crop (Probe3D: 512); None = full resolution.
         order: ``'sorted'`` or ``'listdir'`` (Probe3D's file-system order).
         augment: options of ``dense.datasets.common.augment`` for training (Probe3D: ``color_jitter``).
-        image_size: resize the image alone to this (int: shorter side) when not augmenting.
+        image_size: resize the image alone to this (int: shorter side), after any augmentation.
     """
 
     def __init__(self, root: str, split: str = 'train', size: tuple[int, int] | None = (512, 512), every: int = 4,
@@ -194,8 +197,12 @@ class NAVIDataset(Dataset):
         if tuple(depth.shape[-2:]) != tuple(image.shape[-2:]):
             raise ValueError(f'{depth_path}: depth {tuple(depth.shape[-2:])} and image {tuple(image.shape[-2:])} '
                              'sizes differ')
+        augment_cfg = self.augment
         if self.short_side is not None:
-            image, depth = (short_side_center_crop(x, self.short_side) for x in (image, depth))
+            image, depth = (short_side_resize(x, self.short_side) for x in (image, depth))
+            # Probe3D's image_transform jitters the resized frame, before its centre crop
+            jittered, augment_cfg = early_color_jitter({'image': image}, augment_cfg)
+            image, depth = (center_square(x, self.short_side) for x in (jittered['image'], depth))
         focal = float(ann['camera']['focal_length']) * min(image.shape[-2:]) / min(ann['image_size'])
         meta = {'img_path': img_path, 'depth_path': depth_path, 'ori_shape': tuple(image.shape[-2:]),
                 'object': obj, 'scene': scene, 'focal_length': focal}
@@ -207,4 +214,4 @@ class NAVIDataset(Dataset):
         if self.size is not None:
             image, depth, normals = (_nearest(x, tuple(self.size)) for x in (image, depth, normals))
         sample = {'image': image, 'depth': depth[0], 'normals': normals, 'meta': meta}
-        return finish_sample(sample, self.augment, self.image_size)
+        return finish_geo_sample(sample, augment_cfg, self.image_size)

@@ -26,20 +26,22 @@ from torch.utils.data import Dataset
 from dense.datasets.common import augment
 from dense.extract import load_image
 from dense.io import read_image, restricted_unpickle
-from dense.datasets.segmentation import finish_sample
-from dense.datasets.geo_common import center_crop, clean_depth, clean_normals, read_depth_png
+from dense.datasets.geo_common import (center_crop, clean_depth, clean_normals, early_color_jitter, finish_geo_sample,
+                                       read_depth_png)
 
 GEONET_MEAN_X2 = 2 * np.array([122.175, 116.169, 103.508])  # Probe3D adds this to GeoNet's stored image
 
 
 def _finish(sample: dict, center: bool, size, augment_cfg: dict | None, image_size) -> dict:
-    """Centre crop, resize everything (image bilinear, labels nearest), then training augmentation or the
+    """Centre crop, resize everything (image bilinear, labels nearest), then training augmentation and / or the
     resize of the image alone (labels, and so the metrics, stay at their resolution)."""
     if center:
+        # Probe3D's image_transform jitters the 480 x 640 frame; its 80:-80 crop comes after
+        sample, augment_cfg = early_color_jitter(sample, augment_cfg)
         sample = center_crop(sample, 480, 480)
     if size is not None:
         sample = augment(sample, resize=tuple(size))
-    return finish_sample(sample, augment_cfg, image_size)
+    return finish_geo_sample(sample, augment_cfg, image_size)
 
 
 class NYUDepthMMSeg(Dataset):
@@ -52,8 +54,9 @@ class NYUDepthMMSeg(Dataset):
         size: optional ``(H, W)`` to resize to after cropping.
         max_depth: deeper ground truth is invalid.
         depth_scale: PNG value per metre (1000: millimetres).
-        augment: options of ``dense.datasets.common.augment`` for training (Probe3D: none).
-        image_size: resize the image alone to this (int: shorter side) when not augmenting.
+        augment: options of ``dense.datasets.common.augment`` for training (mmseg's NYU recipe: 480 x 480
+            random crop and flip, configs/depth/_base_/nyu_mmseg.py).
+        image_size: resize the image alone to this (int: shorter side), after any augmentation.
     """
 
     def __init__(self, root: str, split: str = 'train', center_crop: bool = True,
@@ -111,8 +114,9 @@ class NYUProbe3D(Dataset):
         center_crop: crop to the central 480 x 480 (Probe3D protocol).
         size: optional ``(H, W)`` to resize to after cropping.
         max_depth: deeper ground truth is invalid (Probe3D: 10 m).
-        augment: options of ``dense.datasets.common.augment`` for training (Probe3D: none).
-        image_size: resize the image alone to this (int: shorter side) when not augmenting.
+        augment: options of ``dense.datasets.common.augment`` for training (Probe3D: ``color_jitter`` and
+            ``random_resized_crop``, see configs/*/_base_/nyu_probe3d.py).
+        image_size: resize the image alone to this (int: shorter side), after any augmentation.
     """
 
     def __init__(self, path: str, split: str = 'test', center_crop: bool = True,
@@ -161,6 +165,6 @@ class NYUProbe3D(Dataset):
             raise ValueError(f'{source}: image {image.shape[:2]}, depth {depth.shape} and normals '
                              f'{normals.shape[1:]} sizes differ')
         depth_t = clean_depth(depth, self.max_depth)
-        sample = {'image': load_image(image), 'depth': depth_t, 'normals': clean_normals(normals, depth_t),
+        sample = {'image': load_image(image), 'depth': depth_t, 'normals': clean_normals(normals, depth_t, source),
                   'meta': {'img_path': source, 'ori_shape': image.shape[:2]}}
         return _finish(sample, self.center, self.size, self.augment, self.image_size)

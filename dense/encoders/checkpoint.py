@@ -7,6 +7,7 @@ optionally ``file.npz:img`` to pick the image tower of a full image-text checkpo
 import json
 import math
 import os
+import pickle
 import re
 from pathlib import Path
 
@@ -26,39 +27,60 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be read or does not fit the requested variant."""
 
 
-def _why(e: Exception) -> str:
+def why(e: Exception) -> str:
     """The first line of an exception, for one-line error messages."""
     lines = [ln for ln in str(e).splitlines() if ln.strip()]
     return f'{type(e).__name__}: {lines[0][:200] if lines else ""}'
 
 
-def _read_tensors(path: Path) -> dict:
-    """The image-tower tensors of a safetensors or torch pickle file, as float32 where floating."""
+def _image_key(key: str) -> bool:
+    return not key.startswith(TEXT_PREFIXES)
+
+
+def read_tensors(path: Path, keep=_image_key) -> dict:
+    """The tensors of a safetensors or torch pickle file whose keys pass ``keep`` (default: the image tower's), as
+    float32 where floating."""
     try:
-        if path.suffix == '.safetensors':  # read lazily: skip the text tower of image-text checkpoints
+        if path.suffix == '.safetensors':  # read lazily: skip the other tower of image-text checkpoints
             from safetensors import safe_open
             with safe_open(str(path), 'pt') as f:
-                state = {k: f.get_tensor(k) for k in f.keys() if not k.startswith(TEXT_PREFIXES)}
+                state = {k: f.get_tensor(k) for k in f.keys() if keep(k)}
         else:
             state = torch.load(path, map_location='cpu', weights_only=True)
             state = state.get('state_dict', state.get('model', state)) if isinstance(state, dict) else state
-    except Exception as e:  # safetensors / pickle / zip errors all mean the same thing to the user
-        raise CheckpointError(f'{path}: cannot read checkpoint ({_why(e)}); the file is truncated '
+            state = {k: v for k, v in state.items() if keep(k)} if isinstance(state, dict) else state
+    except pickle.UnpicklingError as e:  # torch's weights_only refused a global: code or a custom class
+        found = re.search(r'GLOBAL ([\w.]+)', str(e))
+        if not found:  # not a refused global: a damaged pickle
+            raise CheckpointError(f'{path}: cannot read checkpoint (the pickle is damaged); the file is '
+                                  'truncated or not a weight file: download it again') from e
+        raise CheckpointError(
+            f'{path}: not a safe weights file: its pickle holds python objects besides tensors '
+            f'({found.group(1)}), which are never loaded here; if you trust its source, '
+            'convert it once: load it with torch.load(path, weights_only=False), save the state dict with '
+            'safetensors.torch.save_file and pass the .safetensors') from e
+    except Exception as e:  # safetensors / zip errors all mean the same thing to the user
+        raise CheckpointError(f'{path}: cannot read checkpoint ({why(e)}); the file is truncated '
                               'or not a weight file: download it again') from e
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f'{path}: expected a flat dict of tensors (a state dict)')
     return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
-def _read_npz(path: Path, subtree: str | None) -> dict:
-    """Arrays of one image tower in a big_vision npz, keys relative to the tower."""
+def read_npz(path: Path) -> dict:
+    """Every array of a big_vision npz, keys '/'-joined without the leading ``params/``."""
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except Exception as e:
-        raise CheckpointError(f'{path}: cannot read npz ({_why(e)}); the file is truncated or not '
+        raise CheckpointError(f'{path}: cannot read npz ({why(e)}); the file is truncated or not '
                               'a big_vision checkpoint: download it again') from e
-    arrays = {k.removeprefix('params/'): v for k, v in arrays.items()}
+    return {k.removeprefix('params/'): v for k, v in arrays.items()}
+
+
+def _read_npz(path: Path, subtree: str | None) -> dict:
+    """Arrays of one image tower in a big_vision npz, keys relative to the tower."""
+    arrays = read_npz(path)
     if subtree is None and 'img/embedding/kernel' in arrays:
         subtree = 'img'
     if subtree:
@@ -70,7 +92,8 @@ def _read_npz(path: Path, subtree: str | None) -> dict:
     return arrays
 
 
-def _hf_dir_files(d: Path) -> list:
+def hf_dir_files(d: Path) -> list:
+    """The weight file(s) of a transformers / open_clip directory (shards in index order)."""
     index = d / 'model.safetensors.index.json'
     if index.exists():
         shards = sorted(set(json.loads(index.read_text())['weight_map'].values()))
@@ -82,16 +105,17 @@ def _hf_dir_files(d: Path) -> list:
     raise CheckpointError(f'{d}: no model.safetensors, shard index or pytorch_model.bin in this directory')
 
 
-def _hub_snapshot(repo_id: str, allow_download: bool) -> Path:
-    """Local snapshot dir of a hub repo; from the cache only unless downloads are allowed."""
+def hub_snapshot(repo_id: str, allow_download: bool, extra_patterns: tuple = ()) -> Path:
+    """Local snapshot dir of a hub repo (config and weights, plus ``extra_patterns``); from the cache only unless
+    downloads are allowed."""
     from huggingface_hub import snapshot_download
     try:
         return Path(snapshot_download(
             repo_id, local_files_only=not allow_download, cache_dir=os.environ.get('HF_HUB_CACHE'),
-            allow_patterns=['config.json', '*.safetensors', '*.safetensors.index.json']))
+            allow_patterns=['config.json', '*.safetensors', '*.safetensors.index.json', *extra_patterns]))
     except Exception as e:
         if allow_download:
-            raise CheckpointError(f'{repo_id}: cannot fetch from the Hugging Face hub ({_why(e)}); check the id '
+            raise CheckpointError(f'{repo_id}: cannot fetch from the Hugging Face hub ({why(e)}); check the id '
                                   'and your network') from e
         raise CheckpointError(f'{repo_id}: not in the local Hugging Face cache ({type(e).__name__}); pass '
                               f'allow_download=True (or set {ALLOW_DOWNLOAD_ENV}=1) when online, or give a local '
@@ -121,6 +145,32 @@ def check_hf_config(config: dict, variant: Variant, where) -> None:
                               'does this encoder')
 
 
+def locate(weights, allow_download: bool = False, extra_patterns: tuple = ()) -> tuple:
+    """Where a ``weights`` spec points: ``(local path, npz subtree)``.
+
+    The subtree is None for anything but an npz (``file.npz`` -> ``''``, ``file.npz:txt`` -> ``'txt'``); a hub id is
+    resolved to its local snapshot (see :func:`hub_snapshot`).
+    """
+    spec = str(weights).removeprefix('hf-hub:')
+    npz = re.fullmatch(r'(.+\.npz)(?::(\w+))?', spec)
+    path = Path(npz.group(1) if npz else spec).expanduser()
+    if not path.exists():
+        if npz or path.suffix in _WEIGHT_SUFFIXES or not _HUB_ID.match(spec):
+            raise CheckpointError(f'{path}: no such file or directory')
+        path = hub_snapshot(spec, allow_download, extra_patterns)
+    return path, (npz.group(2) or '') if npz else None
+
+
+def read_hf_config(path: Path) -> dict | None:
+    """The ``config.json`` of a transformers directory, or None if it has none."""
+    if not (path.is_dir() and (path / 'config.json').exists()):
+        return None
+    try:
+        return json.loads((path / 'config.json').read_text())
+    except ValueError as e:
+        raise CheckpointError(f'{path / "config.json"}: not valid JSON ({why(e)})') from e
+
+
 def read_checkpoint(weights, variant: Variant, allow_download: bool = False) -> tuple:
     """Read any supported checkpoint into a timm-layout state dict.
 
@@ -132,15 +182,9 @@ def read_checkpoint(weights, variant: Variant, allow_download: bool = False) -> 
     Returns:
         (state dict in timm layout, list of weight files read).
     """
-    spec = str(weights).removeprefix('hf-hub:')
-    npz = re.fullmatch(r'(.+\.npz)(?::(\w+))?', spec)
-    path = Path(npz.group(1) if npz else spec).expanduser()
-    if not path.exists():
-        if npz or path.suffix in _WEIGHT_SUFFIXES or not _HUB_ID.match(spec):
-            raise CheckpointError(f'{path}: no such file or directory')
-        path = _hub_snapshot(spec, allow_download)
-    if npz:
-        arrays = _read_npz(path, npz.group(2))
+    path, npz = locate(weights, allow_download)
+    if npz is not None:
+        arrays = _read_npz(path, npz or None)
         file_naflex = arrays['embedding/kernel'].ndim == 2  # NaFlex embeds patches with a Dense layer
         if file_naflex != variant.naflex:
             kinds = {True: 'NaFlex', False: 'fixed-resolution'}
@@ -151,17 +195,13 @@ def read_checkpoint(weights, variant: Variant, allow_download: bool = False) -> 
         except KeyError as e:
             raise CheckpointError(f'{path}: big_vision key {e.args[0]!r} missing; the file is not a complete '
                                   'SigLIP 2 image tower') from e
-    files = _hf_dir_files(path) if path.is_dir() else [path]
-    if path.is_dir() and (path / 'config.json').exists():
-        try:
-            config = json.loads((path / 'config.json').read_text())
-        except ValueError as e:
-            raise CheckpointError(f'{path / "config.json"}: not valid JSON ({_why(e)})') from e
-        if 'model_type' in config:
-            check_hf_config(config, variant, path / 'config.json')
+    files = hf_dir_files(path) if path.is_dir() else [path]
+    config = read_hf_config(path)
+    if config and 'model_type' in config:
+        check_hf_config(config, variant, path / 'config.json')
     state = {}
     for f in files:
-        state.update(_read_tensors(f))
+        state.update(read_tensors(f))
     state = hf_to_timm(state, variant.patch) if is_hf_layout(state) else open_clip_to_timm(state)
     return state, files
 
@@ -202,5 +242,9 @@ def load_weights(enc, weights, allow_download: bool | None = None) -> str:
     state, files = read_checkpoint(weights, variant, allow_download)
     expected = enc.vit.state_dict()
     check_state(state, expected, weights, enc.variant)
+    broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise CheckpointError(f'{weights}: {len(broken)} tensor(s) hold NaN or inf (first: {broken[0]}); the '
+                              'checkpoint is corrupt or was saved from a diverged run')
     enc.vit.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True)
     return sha256_files(files)

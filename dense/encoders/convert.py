@@ -61,14 +61,11 @@ def hf_to_timm(state: dict, patch: int) -> dict:
             if k.startswith(TEXT_PREFIXES):
                 continue
         vision[k] = v
-    out, qkv = {}, {}
+    out = hf_blocks_to_timm(vision)
     for k, v in vision.items():
-        m = re.fullmatch(r'encoder\.layers\.(\d+)\.(.+)\.(weight|bias)', k)
-        if m and m.group(2) in ('self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'):
-            qkv.setdefault((int(m.group(1)), m.group(3)), {})[m.group(2)[10]] = (k, v)
-        elif m and m.group(2) in _HF_BLOCK:
-            out[f'blocks.{m.group(1)}.{_HF_BLOCK[m.group(2)]}.{m.group(3)}'] = v
-        elif k == 'embeddings.position_embedding.weight':
+        if k.startswith('encoder.layers.'):
+            continue
+        if k == 'embeddings.position_embedding.weight':
             out['pos_embed'] = v.reshape(1, -1, v.shape[-1])
         elif k == 'embeddings.patch_embedding.weight' and v.ndim == 2:
             out['patch_embed.proj.weight'] = patch_linear_to_conv(v, patch)
@@ -81,6 +78,24 @@ def hf_to_timm(state: dict, patch: int) -> dict:
             base, kind = k.rsplit('.', 1)
             out[f'{_HF_TOP[base]}.{kind}'] = v
         else:
+            out[k] = v
+    return out
+
+
+def hf_blocks_to_timm(state: dict) -> dict:
+    """The ``encoder.layers.N.*`` keys of a transformers SigLIP tower (vision or text) -> timm ``blocks.N.*``.
+
+    q / k / v projections are fused into ``attn.qkv``; keys of a block that lacks one of them keep their HF names
+    (reported as unexpected, with ``qkv`` missing). Other keys are ignored.
+    """
+    out, qkv = {}, {}
+    for k, v in state.items():
+        m = re.fullmatch(r'encoder\.layers\.(\d+)\.(.+)\.(weight|bias)', k)
+        if m and m.group(2) in ('self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'):
+            qkv.setdefault((int(m.group(1)), m.group(3)), {})[m.group(2)[10]] = (k, v)
+        elif m and m.group(2) in _HF_BLOCK:
+            out[f'blocks.{m.group(1)}.{_HF_BLOCK[m.group(2)]}.{m.group(3)}'] = v
+        elif k.startswith('encoder.layers.'):
             out[k] = v
     for (i, kind), parts in qkv.items():
         if len(parts) == 3:
@@ -101,38 +116,57 @@ def open_clip_to_timm(state: dict) -> dict:
     return {k.removeprefix('visual.trunk.'): v for k, v in state.items() if k.startswith('visual.')}
 
 
-def _t(a) -> Tensor:
+def as_tensor(a) -> Tensor:
+    """A numpy array as a contiguous float32 tensor."""
     return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
 
 
-def _dense(kernel) -> Tensor:
+def dense_kernel(kernel) -> Tensor:
     """Flax Dense kernel ``(in, out)`` -> torch Linear weight ``(out, in)``."""
-    return _t(kernel).T
+    return as_tensor(kernel).T
 
 
 def _mha(w: dict, p: str) -> dict:
     """Flax MultiHeadDotProductAttention params under prefix ``p`` -> torch q, k, v, out weights and biases."""
     out = {}
     for n in ('query', 'key', 'value'):
-        out[n] = (_t(w[f'{p}{n}/kernel']).flatten(1).T, _t(w[f'{p}{n}/bias']).reshape(-1))
-    kernel = _t(w[f'{p}out/kernel'])  # (heads, head_dim, C)
-    out['out'] = (kernel.reshape(-1, kernel.shape[-1]).T, _t(w[f'{p}out/bias']))
+        out[n] = (as_tensor(w[f'{p}{n}/kernel']).flatten(1).T, as_tensor(w[f'{p}{n}/bias']).reshape(-1))
+    kernel = as_tensor(w[f'{p}out/kernel'])  # (heads, head_dim, C)
+    out['out'] = (kernel.reshape(-1, kernel.shape[-1]).T, as_tensor(w[f'{p}out/bias']))
     return out
 
 
-def _block_arrays(w: dict) -> list:
-    """Per-block parameter dicts from scan-stacked (``encoderblock/``) or unrolled (``encoderblock_N/``) layouts."""
-    stacked = {k[len('Transformer/encoderblock/'):]: v for k, v in w.items()
-               if k.startswith('Transformer/encoderblock/')}
+def block_arrays(w: dict, prefix: str = 'Transformer/') -> list:
+    """Per-block parameter dicts from scan-stacked (``encoderblock/``) or unrolled (``encoderblock_N/``) layouts.
+
+    ``prefix`` is the encoder's scope: ``Transformer/`` in the image tower, ``Encoder_0/`` in the text tower.
+    """
+    stacked = {k[len(prefix + 'encoderblock/'):]: v for k, v in w.items() if k.startswith(prefix + 'encoderblock/')}
     if stacked:
         depth = next(iter(stacked.values())).shape[0]
         return [{k: v[i] for k, v in stacked.items()} for i in range(depth)]
     blocks = {}
     for k, v in w.items():
-        m = re.match(r'Transformer/encoderblock_(\d+)/(.+)', k)
+        m = re.match(re.escape(prefix) + r'encoderblock_(\d+)/(.+)', k)
         if m:
             blocks.setdefault(int(m.group(1)), {})[m.group(2)] = v
     return [blocks[i] for i in sorted(blocks)]
+
+
+def big_vision_block(b: dict, p: str) -> dict:
+    """One big_vision ``Encoder1DBlock`` (keys relative to the block) -> timm block keys prefixed ``p``."""
+    out = {}
+    mha = _mha(b, 'MultiHeadDotProductAttention_0/')
+    out[p + 'attn.qkv.weight'] = torch.cat([mha[n][0] for n in ('query', 'key', 'value')])
+    out[p + 'attn.qkv.bias'] = torch.cat([mha[n][1] for n in ('query', 'key', 'value')])
+    out[p + 'attn.proj.weight'], out[p + 'attn.proj.bias'] = mha['out']
+    for j, norm in enumerate(('norm1', 'norm2')):
+        out[f'{p}{norm}.weight'] = as_tensor(b[f'LayerNorm_{j}/scale'])
+        out[f'{p}{norm}.bias'] = as_tensor(b[f'LayerNorm_{j}/bias'])
+    for j in range(2):
+        out[f'{p}mlp.fc{j + 1}.weight'] = dense_kernel(b[f'MlpBlock_0/Dense_{j}/kernel'])
+        out[f'{p}mlp.fc{j + 1}.bias'] = as_tensor(b[f'MlpBlock_0/Dense_{j}/bias'])
+    return out
 
 
 def big_vision_to_timm(w: dict) -> dict:
@@ -146,28 +180,18 @@ def big_vision_to_timm(w: dict) -> dict:
         timm tensors. Raises KeyError naming the first missing big_vision key.
     """
     out = {}
-    kernel = _t(w['embedding/kernel'])
+    kernel = as_tensor(w['embedding/kernel'])
     if kernel.ndim == 4:  # conv HWIO
         out['patch_embed.proj.weight'] = kernel.permute(3, 2, 0, 1).contiguous()
     else:  # NaFlex Dense over flattened (py, px, c) patches
         out['patch_embed.proj.weight'] = patch_linear_to_conv(kernel.T, int(round((kernel.shape[0] / 3) ** 0.5)))
-    out['patch_embed.proj.bias'] = _t(w['embedding/bias'])
-    pos = _t(w['pos_embedding'])
+    out['patch_embed.proj.bias'] = as_tensor(w['embedding/bias'])
+    pos = as_tensor(w['pos_embedding'])
     out['pos_embed'] = pos.reshape(1, -1, pos.shape[-1])
-    for i, b in enumerate(_block_arrays(w)):
-        p = f'blocks.{i}.'
-        mha = _mha(b, 'MultiHeadDotProductAttention_0/')
-        out[p + 'attn.qkv.weight'] = torch.cat([mha[n][0] for n in ('query', 'key', 'value')])
-        out[p + 'attn.qkv.bias'] = torch.cat([mha[n][1] for n in ('query', 'key', 'value')])
-        out[p + 'attn.proj.weight'], out[p + 'attn.proj.bias'] = mha['out']
-        for j, norm in enumerate(('norm1', 'norm2')):
-            out[f'{p}{norm}.weight'] = _t(b[f'LayerNorm_{j}/scale'])
-            out[f'{p}{norm}.bias'] = _t(b[f'LayerNorm_{j}/bias'])
-        for j in range(2):
-            out[f'{p}mlp.fc{j + 1}.weight'] = _dense(b[f'MlpBlock_0/Dense_{j}/kernel'])
-            out[f'{p}mlp.fc{j + 1}.bias'] = _t(b[f'MlpBlock_0/Dense_{j}/bias'])
-    out['norm.weight'] = _t(w['Transformer/encoder_norm/scale'])
-    out['norm.bias'] = _t(w['Transformer/encoder_norm/bias'])
+    for i, b in enumerate(block_arrays(w)):
+        out.update(big_vision_block(b, f'blocks.{i}.'))
+    out['norm.weight'] = as_tensor(w['Transformer/encoder_norm/scale'])
+    out['norm.bias'] = as_tensor(w['Transformer/encoder_norm/bias'])
     if any(k.startswith('MAPHead_0/') for k in w):
         out.update(_map_head(w, 'MAPHead_0/'))
     return out
@@ -176,16 +200,16 @@ def big_vision_to_timm(w: dict) -> dict:
 def _map_head(w: dict, p: str) -> dict:
     mha = _mha(w, p + 'MultiHeadDotProductAttention_0/')
     out = {
-        'attn_pool.latent': _t(w[p + 'probe']).reshape(1, 1, -1),
+        'attn_pool.latent': as_tensor(w[p + 'probe']).reshape(1, 1, -1),
         'attn_pool.q.weight': mha['query'][0], 'attn_pool.q.bias': mha['query'][1],
         'attn_pool.kv.weight': torch.cat([mha['key'][0], mha['value'][0]]),
         'attn_pool.kv.bias': torch.cat([mha['key'][1], mha['value'][1]]),
         'attn_pool.proj.weight': mha['out'][0], 'attn_pool.proj.bias': mha['out'][1],
-        'attn_pool.norm.weight': _t(w[p + 'LayerNorm_0/scale']), 'attn_pool.norm.bias': _t(w[p + 'LayerNorm_0/bias']),
+        'attn_pool.norm.weight': as_tensor(w[p + 'LayerNorm_0/scale']), 'attn_pool.norm.bias': as_tensor(w[p + 'LayerNorm_0/bias']),
     }
     for j in range(2):
-        out[f'attn_pool.mlp.fc{j + 1}.weight'] = _dense(w[f'{p}MlpBlock_0/Dense_{j}/kernel'])
-        out[f'attn_pool.mlp.fc{j + 1}.bias'] = _t(w[f'{p}MlpBlock_0/Dense_{j}/bias'])
+        out[f'attn_pool.mlp.fc{j + 1}.weight'] = dense_kernel(w[f'{p}MlpBlock_0/Dense_{j}/kernel'])
+        out[f'attn_pool.mlp.fc{j + 1}.bias'] = as_tensor(w[f'{p}MlpBlock_0/Dense_{j}/bias'])
     return out
 
 

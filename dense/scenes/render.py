@@ -58,11 +58,11 @@ def cast(layout: Layout, rays: Rays) -> tuple[np.ndarray, np.ndarray]:
     return t, hit
 
 
-def _background(layout: Layout, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    cam = layout.camera
+def _background(layout: Layout, origin: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ground and wall hits of rays from ``origin``; rays meeting neither get ``t = inf`` (labelled wall)."""
     with np.errstate(divide='ignore'):
-        t_ground = np.where(dirs[:, 1] < 0, cam.height / -np.minimum(dirs[:, 1], -1e-300), np.inf)
-    t_wall = layout.wall_z / dirs[:, 2]
+        t_ground = np.where(dirs[:, 1] < 0, origin[1] / -np.minimum(dirs[:, 1], -1e-300), np.inf)
+        t_wall = np.where(dirs[:, 2] > 0, (layout.wall_z - origin[2]) / np.maximum(dirs[:, 2], 1e-300), np.inf)
     return np.minimum(t_ground, t_wall), np.where(t_ground < t_wall, GROUND, WALL)
 
 
@@ -101,7 +101,7 @@ def _colour(layout: Layout, points, dirs, hit, normals, albedo, rng) -> np.ndarr
     return np.clip(np.rint(colour), 0, 255).astype(np.uint8)
 
 
-def _objects(layout: Layout, hit_map: np.ndarray, rotation: np.ndarray) -> tuple[list, np.ndarray]:
+def _objects(layout: Layout, hit_map: np.ndarray, rotation: np.ndarray, origin: np.ndarray) -> tuple[list, np.ndarray]:
     """Visible objects (hidden ones dropped) as contract dicts, and the instance map re-indexed to them."""
     objects, instances = [], np.full(hit_map.shape, -1, np.int16)
     for k, obj in enumerate(layout.objects):
@@ -109,7 +109,7 @@ def _objects(layout: Layout, hit_map: np.ndarray, rotation: np.ndarray) -> tuple
         if len(ys) == 0:
             continue
         instances[ys, xs] = len(objects)
-        position = rotation.T @ (obj.shape.center - layout.camera.origin)
+        position = rotation.T @ (obj.shape.center - origin)
         objects.append(dict(category=obj.category, class_id=CLASS_NAMES.index(obj.category),
                             box=(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1),
                             color=obj.color, size=obj.size, texture=obj.texture, area=int(len(ys)),
@@ -119,24 +119,36 @@ def _objects(layout: Layout, hit_map: np.ndarray, rotation: np.ndarray) -> tuple
 
 def render_scene(seed: int, size=(224, 224)) -> Scene:
     """Render the scene of ``seed`` at ``size`` = (H, W); the same seed gives the same scene at any size."""
-    h, w = _check_size(size)
     layout = sample_layout(int(seed))
-    rotation = layout.camera.rotation()
+    return render_view(layout, int(seed), _check_size(size), layout.camera.origin, layout.camera.rotation())[0]
+
+
+def render_view(layout: Layout, seed: int, size: tuple[int, int], origin: np.ndarray,
+                rotation: np.ndarray) -> tuple[Scene, np.ndarray]:
+    """Render ``layout`` from a camera at ``origin`` whose axes (x right, y down, z forward) are the columns of
+    ``rotation`` (world frame), with the layout camera's field of view.
+
+    Returns the scene and each pixel's world point ``(H, W, 3)``; a ray meeting no surface (only possible for
+    cameras other than the layout's own) has depth and point ``inf``.
+    """
+    h, w = size
     dirs = layout.camera.rays((h, w)) @ rotation.T       # world directions whose camera-frame z is 1
-    t, hit = _background(layout, dirs)
-    t_obj, hit_obj = cast(layout, Rays(layout.camera.origin, dirs))
+    t, hit = _background(layout, origin, dirs)
+    t_obj, hit_obj = cast(layout, Rays(origin, dirs))
     closer = t_obj < t
     t, hit = np.where(closer, t_obj, t), np.where(closer, hit_obj, hit)
-    points = layout.camera.origin + t[:, None] * dirs
+    with np.errstate(invalid='ignore'):
+        points = origin + t[:, None] * dirs
     normals, albedo = _surface(layout, points, hit)
     rng = np.random.default_rng([int(seed), 1])
     image = _colour(layout, points, dirs, hit, normals, albedo, rng)
     class_of = np.array([CLASS_NAMES.index(o.category) for o in layout.objects] + [0, 0], dtype=np.uint8)
-    objects, instances = _objects(layout, hit.reshape(h, w), rotation)
-    return Scene(seed=int(seed), image=image.reshape(h, w, 3), depth=t.reshape(h, w).astype(np.float32),
-                 normals=(normals @ rotation).reshape(h, w, 3).astype(np.float32),
-                 semantic=class_of[hit].reshape(h, w), instances=instances, objects=objects,
-                 expressions=make_expressions(objects, rng, h * w))
+    objects, instances = _objects(layout, hit.reshape(h, w), rotation, origin)
+    scene = Scene(seed=int(seed), image=image.reshape(h, w, 3), depth=t.reshape(h, w).astype(np.float32),
+                  normals=(normals @ rotation).reshape(h, w, 3).astype(np.float32),
+                  semantic=class_of[hit].reshape(h, w), instances=instances, objects=objects,
+                  expressions=make_expressions(objects, rng, h * w))
+    return scene, points.reshape(h, w, 3)
 
 
 class SceneSet:

@@ -19,6 +19,7 @@ from pathlib import Path
 EVALUATIONS: dict[str, str] = {
     'knn': 'probes.evaluations.knn:KNNSegmentation',
     'correspond': 'probes.evaluations.correspond:Correspondence',
+    'zeroshot': 'probes.zeroshot.evaluation:ZeroShotSegmentation',
 }
 
 

@@ -17,7 +17,7 @@
 Differences, all stated: pixels go through the encoder's own ``normalize`` (the reference defaults to ImageNet
 mean/std); predictions are scored at each label's own size (``eval_size='label'``; ``'input'`` resizes labels to
 ``input_size`` with nearest, as the reference does); ignore pixels and unlabelled patches stay out of the memory;
-val images without any labelled pixel are skipped and counted (``skipped_val_images``).
+val images without any labelled pixel are skipped and counted (``skipped_val_images``; ``val_images`` scored).
 """
 from __future__ import annotations
 
@@ -188,9 +188,9 @@ class KNNSegmentation:
             sample = val_set[i]
             if bool((sample['seg'] == IGNORE_INDEX).all()):
                 skipped += 1
-                continue
-            pending.append(sample)
-            if len(pending) == per_block or i == len(val_set) - 1:
+            else:
+                pending.append(sample)
+            if pending and (len(pending) == per_block or i == len(val_set) - 1):
                 for image, pred, label in self._predict(fx, bank, index, pending):
                     evaluator.process(pred[None], {'seg': label[None]})
                     confusion += confusion_matrix(pred, label, num_classes)
@@ -207,6 +207,7 @@ class KNNSegmentation:
         out = {f'{self.name}/{key}': value for key, value in metrics.items()}
         out[f'{self.name}/mIoU_hungarian'] = hungarian_metrics(confusion, val_set.class_names)['mIoU']
         out[f'{self.name}/memory_rows'] = float(bank.size)
+        out[f'{self.name}/val_images'] = float(scored)
         out[f'{self.name}/skipped_val_images'] = float(skipped)
         return out
 

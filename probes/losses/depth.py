@@ -64,11 +64,12 @@ def sig_loss(pred: Tensor, target: Tensor, lam: float = 0.85, max_depth: float |
     """
     _check_pair(pred, target, 'sig_loss')
     mask = valid_depth(target, max_depth)
-    if not mask.any():
-        return pred.sum() * 0.0
-    g = torch.log(pred[mask] + LOG_EPS) - torch.log(target[mask] + LOG_EPS)
-    # clamp: rounding can push the difference a hair below zero when all g are equal
-    return (g.pow(2).mean() - lam * g.mean().pow(2)).clamp_min(0).sqrt()
+    # masked sums, not pred[mask] / `if mask.any()`: no host-device sync in a training step
+    ones = torch.ones_like(target)
+    g = (torch.log(torch.where(mask, pred, ones) + LOG_EPS) - torch.log(torch.where(mask, target, ones) + LOG_EPS)) * mask
+    n = mask.sum().clamp_min(1)
+    # clamp: rounding can push the difference a hair below zero when all g are equal (1e-12, not 0: sqrt'(0) is inf)
+    return (g.pow(2).sum() / n - lam * (g.sum() / n).pow(2)).clamp_min(1e-12).sqrt() * mask.any()
 
 
 def _gradient_term(log_diff: Tensor, mask: Tensor) -> Tensor:
@@ -105,9 +106,7 @@ def gradient_loss(pred: Tensor, target: Tensor, max_depth: float | None = None) 
     total = pred.sum() * 0.0
     for stride in (1, 2, 4, 6):
         d, m = log_diff[..., ::stride, ::stride], mask[..., ::stride, ::stride]
-        n = m.sum()
-        if n > 0:
-            total = total + _gradient_term(d, m) / n
+        total = total + _gradient_term(d, m) / m.sum().clamp_min(1)  # no valid pixel: the term is 0
     return total
 
 

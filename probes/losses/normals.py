@@ -41,6 +41,11 @@ def _angle(pred: Tensor, target: Tensor) -> Tensor:
     return cos.clamp(-1 + COS_EPS, 1 - COS_EPS).acos()
 
 
+def _masked_mean(values: Tensor, mask: Tensor) -> Tensor:
+    """Mean of ``values`` over ``mask`` (0 with a gradient path when empty) without a host-device sync."""
+    return torch.where(mask, values, torch.zeros_like(values)).sum() / mask.sum().clamp_min(1)
+
+
 def _check(pred: Tensor, target: Tensor, channels: int, name: str) -> None:
     if target.ndim != 4 or target.shape[1] != 3:
         raise ValueError(f'probes/losses/normals.py: {name}: ground-truth normals must be [N, 3, H, W], got '
@@ -63,9 +68,7 @@ def angular_loss(pred: Tensor, target: Tensor, mask: Tensor | None = None) -> Te
     """
     _check(pred, target, 3, 'angular_loss')
     mask = valid_normals(target) if mask is None else mask.bool()
-    if not mask.any():
-        return pred.sum() * 0.0
-    return _angle(pred, torch.nan_to_num(target))[mask].mean()
+    return _masked_mean(_angle(pred, torch.nan_to_num(target)), mask)
 
 
 def uncertainty_angular_loss(pred: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -81,9 +84,7 @@ def uncertainty_angular_loss(pred: Tensor, target: Tensor, mask: Tensor | None =
     """
     _check(pred, target, 4, 'uncertainty_angular_loss')
     mask = valid_normals(target) if mask is None else mask.bool()
-    if not mask.any():
-        return pred.sum() * 0.0
-    theta = _angle(pred, torch.nan_to_num(target))[mask]
-    kappa = kappa_from_logit(pred[:, 3])[mask]
+    theta = _angle(pred, torch.nan_to_num(target))
+    kappa = kappa_from_logit(pred[:, 3])
     nll = -torch.log(kappa.pow(2) + 1) + kappa * theta + torch.log1p(torch.exp(-kappa * math.pi))
-    return nll.mean()
+    return _masked_mean(nll, mask)

@@ -65,12 +65,26 @@ def _mean_valid(precision: np.ndarray) -> float:
     return float(np.mean(per_class)) * 100 if per_class else 0.0
 
 
+@contextlib.contextmanager
+def numpy_float_alias():
+    """``np.float`` for the duration of an LVIS evaluation: lvis 0.5.3 (the PyPI release) still calls it in
+    ``LVISEval.accumulate``; fixed upstream after the release (lvis-dataset/lvis-api#37), removed in NumPy 1.24."""
+    added = 'float' not in vars(np)
+    if added:
+        np.float = float
+    try:
+        yield
+    finally:
+        if added:
+            del np.float
+
+
 def lvis_metrics(ann_file: str, detections: list[dict], image_ids: list[int]) -> dict[str, float]:
     """LVIS federated bbox metrics (x100) with at most 300 detections per image."""
     from lvis import LVIS, LVISEval, LVISResults
     if not detections:
         return {name: 0.0 for name in LVIS_STATS}
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), numpy_float_alias():
         gt = LVIS(ann_file)
         evaluator = LVISEval(gt, LVISResults(gt, detections, max_dets=300), 'bbox')
         evaluator.params.img_ids = sorted(image_ids)

@@ -14,39 +14,21 @@ runner's loss step runs with gradients, its validation / test loops and ``sprobe
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import torch
 from torchvision.ops import batched_nms, box_convert
 
-from dense.datasets.detection import query_name, resolve_split
+from dense.datasets.detection import letterbox, query_name, resolve_split, unletterbox
+from dense.io import write_json
+from dense.text import IMAGENET_TEMPLATES, TEMPLATE_SETS
 from probes.heads import build_head
 from probes.losses.detection import image_loss
 from probes.metrics.detection import DetectionEvaluator
 
-CLIP_BEST_TEMPLATES = ('itap of a {}.', 'a bad photo of the {}.', 'a origami {}.', 'a photo of the large {}.',
-                       'a {} in a video game.', 'art of the {}.', 'a photo of the small {}.')
-CLIP_PAPER_TEMPLATES = (
-    'a bad photo of a {}.', 'a photo of many {}.', 'a sculpture of a {}.', 'a photo of the hard to see {}.',
-    'a low resolution photo of the {}.', 'a rendering of a {}.', 'graffiti of a {}.', 'a bad photo of the {}.',
-    'a cropped photo of the {}.', 'a tattoo of a {}.', 'the embroidered {}.', 'a photo of a hard to see {}.',
-    'a bright photo of a {}.', 'a photo of a clean {}.', 'a photo of a dirty {}.', 'a dark photo of the {}.',
-    'a drawing of a {}.', 'a photo of my {}.', 'the plastic {}.', 'a photo of the cool {}.',
-    'a close-up photo of a {}.', 'a black and white photo of the {}.', 'a painting of the {}.',
-    'a painting of a {}.', 'a pixelated photo of the {}.', 'a sculpture of the {}.', 'a bright photo of the {}.',
-    'a cropped photo of a {}.', 'a plastic {}.', 'a photo of the dirty {}.', 'a jpeg corrupted photo of a {}.',
-    'a blurry photo of the {}.', 'a photo of the {}.', 'a good photo of the {}.', 'a rendering of the {}.',
-    'a {} in a video game.', 'a photo of one {}.', 'a doodle of a {}.', 'a close-up photo of the {}.',
-    'a photo of a {}.', 'the origami {}.', 'the {} in a video game.', 'a sketch of a {}.', 'a doodle of the {}.',
-    'a origami {}.', 'a low resolution photo of a {}.', 'the toy {}.', 'a rendition of the {}.',
-    'a photo of the clean {}.', 'a photo of a large {}.', 'a rendition of a {}.', 'a photo of a nice {}.',
-    'a photo of a weird {}.', 'a blurry photo of a {}.', 'a cartoon {}.', 'art of a {}.', 'a sketch of the {}.',
-    'a embroidered {}.', 'a pixelated photo of a {}.', 'itap of the {}.', 'a jpeg corrupted photo of the {}.',
-    'a good photo of a {}.', 'a plushie {}.', 'a photo of the nice {}.', 'a photo of the small {}.',
-    'a photo of the weird {}.', 'the cartoon {}.', 'art of the {}.', 'a drawing of the {}.',
-    'a photo of the large {}.', 'a black and white photo of a {}.', 'the plushie {}.', 'a dark photo of a {}.',
-    'itap of a {}.', 'graffiti of the {}.', 'a toy {}.', 'itap of my {}.', 'a photo of a cool {}.',
-    'a photo of a small {}.', 'a tattoo of the {}.')
-TRAINING_TEMPLATES = ('{}',) + CLIP_PAPER_TEMPLATES
+# scenic label_ops.py: TRAINING_PROMPT_TEMPLATES = ['{}'] + CLIP's 80; CLIP_BEST_PROMPT_TEMPLATES = CLIP's best 7
+TRAINING_TEMPLATES = ('{}',) + tuple(IMAGENET_TEMPLATES)
+EVAL_TEMPLATES = tuple(TEMPLATE_SETS['short'])
 
 
 def _categories(classes) -> list[dict]:
@@ -72,6 +54,8 @@ class DetectionTask:
         nms_iou: Per-class NMS IoU threshold after top-k; None = no NMS (OWL-ViT).
         loss_weights: ``dict(class=, l1=, giou=, objectness=)`` (OWL-ViT: 1, 1, 1).
         train_templates / eval_templates: Prompt templates (``'{}'`` marks the name).
+        queries: The texts queried at evaluation / prediction (default: the class names); for ``sprobe
+            predict``, e.g. ``--cfg-options "tasks.det.queries=[red sphere,cone]"``.
     """
 
     name = 'det'
@@ -83,10 +67,10 @@ class DetectionTask:
 
     def __init__(self, classes='scenes', ov_split: str | None = None, negatives=(), num_negatives: int = 50,
                  top_k: int = 300, nms_iou: float | None = None, loss_weights: dict | None = None,
-                 train_templates=TRAINING_TEMPLATES, eval_templates=CLIP_BEST_TEMPLATES):
+                 train_templates=TRAINING_TEMPLATES, eval_templates=EVAL_TEMPLATES, queries=None):
         categories, is_base = resolve_split(_categories(classes), ov_split)
         self.class_names = [query_name(c['name']) for c in categories]
-        self.set_queries(self.class_names)
+        self.set_queries(self.class_names if queries is None else list(queries))
         self.base = [k for k, b in enumerate(is_base) if b]
         self.novel = tuple(k for k, b in enumerate(is_base) if not b)
         overlap = set(negatives) & set(self.class_names)
@@ -140,8 +124,12 @@ class DetectionTask:
         return torch.stack([self._prompt_cache[(n, t)] for n, t in zip(names, templates)])
 
     def head_inputs(self, batch: dict) -> dict:
-        """``queries`` [Q, D] and ``query_classes`` [Q] (class index, -1 = negative) for this batch."""
-        device = batch['image'].device
+        """``queries`` [Q, D] and ``query_classes`` [Q] (class index, -1 = negative) for this batch (on its
+        device; without a batch, as in ``sprobe predict``, on the text tower's)."""
+        if batch is not None:
+            device = batch['image'].device
+        else:
+            device = next(iter(self._text().parameters()), torch.zeros(0)).device
         if torch.is_grad_enabled():
             names = [self.class_names[k] for k in self.base]
             negatives = random.sample(self.negatives, min(self.num_negatives, len(self.negatives)))
@@ -192,3 +180,25 @@ class DetectionTask:
         """COCOeval / LVIS evaluation in original image pixels; novel classes reported separately."""
         return DetectionEvaluator(self.novel)
 
+
+    @staticmethod
+    def prepare_image(x01: torch.Tensor, image_size: int | None) -> tuple[torch.Tensor, dict]:
+        """``sprobe predict``: one image letterboxed like the data sets do (``image_size`` of the val data)."""
+        size = int(image_size or max(x01.shape[-2:]))
+        image, _, scale = letterbox(x01, torch.zeros(0, 4), size)
+        return image, dict(scale=scale, ori_shape=tuple(x01.shape[-2:]))
+
+    def save_prediction(self, pred: dict, info: dict, path_stem: Path, image=None, overlay_top: int = 10) -> list[Path]:
+        """``<stem>.json``: the detections in original image pixels, best first, with their query text; with
+        ``image`` (uint8 H x W x 3) also ``<stem>_boxes.png``, the ``overlay_top`` best drawn over it."""
+        boxes = unletterbox(pred['boxes'], info['scale'], info['ori_shape'])
+        detections = [dict(box=[round(v, 2) for v in box], score=score, label=label, query=self.queries[label])
+                      for box, score, label in zip(boxes.tolist(), pred['scores'].tolist(), pred['labels'].tolist())]
+        written = [write_json(path_stem.with_suffix('.json'), dict(queries=self.queries, detections=detections))]
+        if image is not None:
+            from visualize._common import save_figure
+            from visualize.boxes import draw_boxes
+            top = slice(0, overlay_top)
+            fig = draw_boxes(image, boxes[top], pred['labels'][top], self.queries, scores=pred['scores'][top])
+            written += save_figure(fig, path_stem.with_name(path_stem.name + '_boxes.png'))
+        return written

@@ -50,10 +50,9 @@ class SegmentationTask:
         """Cross-entropy of the logits resized to the label size, ignoring ``ignore_index`` pixels."""
         labels = batch['seg']
         logits = resize_logits(head_out.float(), labels.shape[-2:])
-        if not (labels != self.ignore_index).any():
-            return logits.sum() * 0.0  # an all-ignored crop: no signal, but keep the graph
         total = F.cross_entropy(logits, labels, ignore_index=self.ignore_index, reduction='sum')
-        count = (labels != self.ignore_index).sum() if self.avg_non_ignore else labels.numel()
+        # an all-ignored crop sums to 0 (graph kept); clamp, not `if`: no host-device sync in a training step
+        count = (labels != self.ignore_index).sum().clamp_min(1) if self.avg_non_ignore else labels.numel()
         return self.loss_weight * total / count
 
     @staticmethod

@@ -13,6 +13,7 @@ import torch
 from dense.cache import FeatureCache, build_cache, cache_dir, cache_key, check_views, MANIFEST
 from dense.datasets import build_dataset
 from dense.datasets.common import collate
+from probes.train.config import data_options
 from probes.train.dist import barrier, rank_world
 
 CACHE_OPTIONS = {'root', 'views', 'dtype', 'layers', 'shard_size'}
@@ -48,7 +49,7 @@ def ensure_train_cache(cfg, encoder, layers) -> FeatureCache:
     if not (cache_dir(root, key) / MANIFEST).is_file():
         rank, world = rank_world()
         device = f'cuda:{torch.cuda.current_device()}' if torch.cuda.is_available() else 'cpu'
-        build_cache(encoder, build_dataset(dict(cfg.data.train)), key, root, cfg.cache.get('shard_size', 256),
+        build_cache(encoder, build_dataset(data_options(cfg, 'train')), key, root, cfg.cache.get('shard_size', 256),
                     device=device, rank=rank, world_size=world, barrier=barrier)
     return FeatureCache(cache_dir(root, key), key)
 

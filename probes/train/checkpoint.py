@@ -38,3 +38,30 @@ class WeightsOnlyCheckpointHook(Hook):
         runtime = {key: _plain(value) for key, value in hub['runtime_info'].items()}
         checkpoint['message_hub'] = dict(log_scalars={}, resumed_keys={},
                                          runtime_info={k: v for k, v in runtime.items() if v is not None})
+
+
+def check_resume_checkpoint(work_dir) -> None:
+    """Before ``--resume``: the checkpoint that ``<work_dir>/last_checkpoint`` names must exist and load with
+    ``weights_only=True``; a truncated or hostile file is a one-line error naming it (not a traceback from inside
+    mmengine)."""
+    import pickle
+    from pathlib import Path
+
+    import torch
+    pointer = Path(work_dir) / 'last_checkpoint'
+    if not pointer.is_file():
+        return  # nothing to resume: training starts from the beginning
+    path = Path(pointer.read_text().strip())
+    if not path.is_file():
+        raise FileNotFoundError(f'{pointer} names {path}, which does not exist; delete {pointer} to start over')
+    try:
+        state = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        why = 'holds python objects besides tensors' if 'GLOBAL ' in str(err) else 'is damaged or truncated'
+        raise ValueError(f'{path}: cannot resume: the checkpoint {why} and is not loaded; delete it (and '
+                         f'{pointer}) to start over') from None
+    except (RuntimeError, EOFError, OSError) as err:
+        raise ValueError(f'{path}: cannot resume: unreadable checkpoint ({str(err).splitlines()[0][:120]}); it '
+                         f'is truncated or not a checkpoint: delete it (and {pointer}) to start over') from None
+    if not isinstance(state, dict) or 'state_dict' not in state:
+        raise ValueError(f'{path}: cannot resume: not an mmengine checkpoint (no state_dict)')

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from mmengine.dataset import DefaultSampler
 from PIL import Image
 from torch.utils.data import DataLoader
 from tqdm import tqdm
@@ -12,7 +14,7 @@ from tqdm import tqdm
 from dense.datasets import build_dataset
 from dense.datasets.common import collate
 from dense.extract import load_image
-from dense.io import atomic_path
+from dense.io import atomic_path, write_json
 from probes.train.config import data_options, dataset_metainfo
 from probes.train.metric import ProbeMetric
 from probes.train.model import ProbeModel
@@ -36,10 +38,14 @@ def load_trained(cfg, weights: str | Path, encoder: torch.nn.Module | None = Non
 
 @torch.no_grad()
 def evaluate(model: ProbeModel, dataset, batch_size: int = 1) -> dict[str, float]:
-    """Every probe's metrics on ``dataset`` (names ``<probe>/<metric>``), with a progress bar."""
+    """Every probe's metrics on ``dataset`` (names ``<probe>/<metric>``), with a progress bar.
+
+    Under torchrun / SLURM each rank scores its share (no padding) and the metrics count every sample once.
+    """
     metric = ProbeMetric(model.tasks, list(model.specs.values()))
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate)
-    for batch in tqdm(loader, desc='eval', unit='batch', dynamic_ncols=True):
+    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=collate,
+                        sampler=DefaultSampler(dataset, shuffle=False, round_up=False))
+    for batch in tqdm(loader, desc='eval', unit='batch', dynamic_ncols=True, disable=None):
         metric.process(None, model.test_step(batch))
     metric.evaluate(len(dataset))
     return metric.last_metrics
@@ -107,19 +113,50 @@ def save_prediction(pred: torch.Tensor, path_stem: Path, image: np.ndarray | Non
     return [npy, _png(path_stem.with_name(f'{path_stem.name}_{kind}.png'), Image.fromarray(rgb))]
 
 
+def predict_referring(model: ProbeModel, name: str, x01: torch.Tensor, expression: str,
+                      size: tuple[int, int] | None) -> dict:
+    """One referring probe's box for ``expression`` on one image ``[1, 3, H, W]``, run at ``size`` (the config's
+    data ``size``) and returned in the image's own pixels."""
+    inputs = F.interpolate(x01, size=tuple(size), mode='bilinear', antialias=True) if size else x01
+    out = model.head_outputs(inputs, {'image': inputs, 'expression': [expression]}, [name])[name]
+    return model.tasks[model.specs[name].task].predict(out, tuple(x01.shape[-2:]))[0]
+
+
+def save_referring(pred: dict, image: torch.Tensor, expression: str, path_stem: Path) -> list[Path]:
+    """A referring prediction as JSON (expression, pixel box x0 y0 x1 y1) and an overlay PNG (visualize.boxes)."""
+    from visualize._common import save_figure
+    from visualize.boxes import draw_referring
+    box = [round(float(v), 2) for v in pred['box']]
+    write_json(path_stem.with_suffix('.json'), dict(expression=expression, box=box))
+    pixels = (image.permute(1, 2, 0) * 255).round().byte().cpu().numpy()
+    return [path_stem.with_suffix('.json'), *save_figure(draw_referring(pixels, expression, box), path_stem)]
+
+
 @torch.no_grad()
 def run_predict(cfg, weights: str | Path, images: list[str], out_dir: str | Path, probe: str | None = None,
                 encoder: torch.nn.Module | None = None, device: str | None = None,
-                overlay: bool = False) -> list[Path]:
+                overlay: bool = False, expression: str | None = None, queries: list[str] | None = None) -> list[Path]:
     """Predict with one probe (default: the first of the config) for each image: the image goes through the
     config's evaluation resize (:func:`eval_image_resize`) and inference settings (whole / slide, scales) as in
-    ``eval``, and the prediction comes back at the image's own size (see :func:`save_prediction`)."""
+    ``eval``, and the prediction comes back at the image's own size (see :func:`save_prediction`). Referring
+    probes need ``expression`` and write ``<image>.json`` (the box) and ``<image>.png`` (an overlay); detection
+    probes take any ``queries`` (default: the config's classes) and write ``<image>.json`` (boxes in the image's
+    pixels) and, with ``overlay``, ``<image>_boxes.png``."""
     from dense.datasets.segmentation import finish_sample
     cfg = as_config(cfg)
     model = load_trained(cfg, weights, encoder, device)
     name = probe or next(iter(model.specs))
     if name not in model.specs:
         raise KeyError(f'unknown probe {name!r}; the config has {sorted(model.specs)}')
+    task = model.tasks[model.specs[name].task]
+    # referring probes ground one expression; detection (also text-queried) letterboxes and takes any queries
+    referring = getattr(task, 'needs_text', False) and not hasattr(task, 'prepare_image')
+    if queries is not None:
+        if not hasattr(task, 'set_queries'):
+            raise ValueError(f'probe {name} takes no text queries (--queries is for detection probes)')
+        task.set_queries(list(queries))
+    if referring and not expression:
+        raise ValueError(f'probe {name} grounds a referring expression: pass --expression "the ..."')
     for image_path in images:  # every input checked before anything is written
         if not Path(image_path).is_file():
             raise FileNotFoundError(f'{image_path}: not an image file')
@@ -128,13 +165,22 @@ def run_predict(cfg, weights: str | Path, images: list[str], out_dir: str | Path
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     device = next(model.probes.parameters()).device
-    task = model.tasks[model.specs[name].task]
     written = []
     for image_path in tqdm(images, desc='predict', unit='image', dynamic_ncols=True, disable=None):
         x01 = load_image(image_path)
+        if referring:
+            pred = predict_referring(model, name, x01[None].to(device), expression,
+                                     data_options(cfg, 'val' if 'val' in cfg.data else 'test').get('size'))
+            written += save_referring(pred, x01, expression, out_dir / Path(image_path).stem)
+            continue
         size = tuple(x01.shape[-2:])
+        picture = (x01.permute(1, 2, 0) * 255).round().byte().numpy() if overlay else None
+        if hasattr(task, 'prepare_image'):  # box tasks: letterboxed input, their own files (boxes JSON, overlay)
+            x, info = task.prepare_image(x01, resize)
+            pred = task.predict(model.infer(x[None].to(device))[name], tuple(x.shape[-2:]))[0]
+            written += task.save_prediction(pred, info, out_dir / Path(image_path).stem, picture)
+            continue
         x = finish_sample({'image': x01}, None, resize)['image'][None].to(device)
         pred = task.predict(model.infer(x)[name], size)[0]
-        picture = (x01.permute(1, 2, 0) * 255).round().byte().numpy() if overlay else None
         written += save_prediction(pred, out_dir / Path(image_path).stem, picture, meta.get('palette'), overlay)
     return written

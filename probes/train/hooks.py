@@ -14,7 +14,8 @@ class ProgressBarHook(Hook):
         self.bar = None
 
     def before_train(self, runner) -> None:
-        self.bar = tqdm(total=runner.max_iters, initial=runner.iter, desc='train', unit='it', dynamic_ncols=True)
+        self.bar = tqdm(total=runner.max_iters, initial=runner.iter, desc='train', unit='it', dynamic_ncols=True,
+                        disable=None)  # None: no bar when not on a terminal (the log lines remain)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         self.bar.update(1)
@@ -25,7 +26,8 @@ class ProgressBarHook(Hook):
         self.bar.close()
 
     def _start(self, runner, loop, desc: str) -> None:
-        self.eval_bar = tqdm(total=len(loop.dataloader), desc=desc, unit='batch', dynamic_ncols=True, leave=False)
+        self.eval_bar = tqdm(total=len(loop.dataloader), desc=desc, unit='batch', dynamic_ncols=True, leave=False,
+                             disable=None)
 
     def before_val_epoch(self, runner) -> None:
         self._start(runner, runner.val_loop, 'val')

@@ -19,6 +19,8 @@ class ProbeMetric(BaseMetric):
         specs: The probes (their names key the predictions).
     """
 
+    default_prefix = ''  # names carry the probe; mmengine would warn about a missing prefix
+
     def __init__(self, tasks: dict, specs: list[ProbeSpec]):
         super().__init__(collect_device='cpu')
         self.tasks = tasks
@@ -28,10 +30,13 @@ class ProbeMetric(BaseMetric):
 
     def _reset(self) -> None:
         self.evaluators = {name: self.tasks[s.task].new_evaluator() for name, s in self.specs.items()}
+        self.first_image = None
 
     def process(self, data_batch, data_samples) -> None:
         """Score one batch of ``ProbeModel`` predictions."""
         for sample in data_samples:
+            meta = sample['batch'].get('meta') or [{}]
+            self.first_image = self.first_image or meta[0].get('img_path')
             for name, pred in sample['preds'].items():
                 self.evaluators[name].process(pred, sample['batch'])
             # one entry per image, so mmengine's size bookkeeping matches the data set length
@@ -52,8 +57,21 @@ class ProbeMetric(BaseMetric):
         """All probes' metrics, then fresh evaluators for the next round."""
         self.last_metrics = {f'{name}/{key}': value for name, evaluator in self.evaluators.items()
                              for key, value in evaluator.compute().items()}
+        self._check_scores()
         self._reset()
         return {key: value for key, value in self.last_metrics.items() if self._logged(key)}
+
+    def _check_scores(self) -> None:
+        """A dense task whose every probe scores NaN had no valid label pixel (all ignore / 0) or NaN
+        predictions: an error naming the data, rather than a results file that picks a best among NaNs."""
+        from probes.train.model import is_dense
+        for task_name, task in self.tasks.items():
+            key = task.selection[0]
+            scores = [self.last_metrics.get(f'{name}/{key}') for name, s in self.specs.items() if s.task == task_name]
+            if is_dense(task) and scores and all(v is None or math.isnan(v) for v in scores):
+                where = f'the evaluated data (first image {self.first_image})' if self.first_image else 'the data'
+                raise ValueError(f'{where}: every {task_name} probe scores {key} = NaN: no label pixel is valid '
+                                 f'(all ignore / 0: check the labels and data_root), or the predictions are NaN')
 
     def _logged(self, key: str) -> bool:
         name, metric = key.rsplit('/', 1)
@@ -64,13 +82,16 @@ class ProbeMetric(BaseMetric):
 def select_best(metrics: dict[str, float], specs: list[ProbeSpec], tasks: dict) -> dict[str, str]:
     """Best probe name per family (``task/head``) by the task's ``selection = (metric, 'max' | 'min')``.
 
-    NaN scores never win; a family whose scores are all NaN gets its first probe.
+    NaN scores never win (:meth:`ProbeMetric._check_scores` refuses a task whose scores are all NaN); a family
+    whose scores are all NaN gets no entry.
     """
     best: dict[str, tuple[float, str]] = {}
     for spec in specs:
         key, direction = tasks[spec.task].selection
         score = metrics[f'{spec.name}/{key}']
-        score = -math.inf if math.isnan(score) else (score if direction == 'max' else -score)
+        if score is None or math.isnan(score):
+            continue
+        score = score if direction == 'max' else -score
         if spec.group not in best or score > best[spec.group][0]:
             best[spec.group] = (score, spec.name)
     return {group: name for group, (_, name) in best.items()}

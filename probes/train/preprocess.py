@@ -18,8 +18,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from dense.datasets.common import IMAGENET_MEAN, IMAGENET_STD
+
 PREPROCESS = ('encoder', 'probe3d')
 DEFAULTS = dict(norm_layers=False, preprocess='encoder', center_pad=False)
 
@@ -45,7 +45,8 @@ def center_pad(x: torch.Tensor, patch: int) -> torch.Tensor:
 
 
 def encoder_input(encoder, x01: torch.Tensor, settings: dict) -> torch.Tensor:
-    """Pixels in [0, 1] -> the encoder's input under ``settings`` (normalised, maybe padded)."""
+    """Pixels in [0, 1] -> the encoder's input under ``settings`` (normalised, maybe padded). The pixels were
+    checked on the host when batched (``dense.datasets.common.collate``): no device sync here."""
     if settings['preprocess'] == 'probe3d':
         mean = x01.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
         std = x01.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)

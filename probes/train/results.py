@@ -31,7 +31,7 @@ def run_header(cfg, encoder: torch.nn.Module) -> dict:
 
 
 # data set types whose images are generated (random weights are expected there: demos, tests)
-SYNTHETIC_DATA = ('scenes',)
+SYNTHETIC_DATA = ('scenes', 'scenes_detection')
 
 
 def random_weights_warning(cfg, encoder: torch.nn.Module) -> str | None:
@@ -83,10 +83,21 @@ def versions() -> dict[str, str]:
 
 
 def _columns(task: str, probes: list[str], values: dict) -> tuple[str, ...]:
-    """The task's ``table_metrics``, else every metric of its first probe."""
+    """The task's ``table_metrics``, else every metric of its first probe; a task with ``table_per_split`` also
+    gets its first metric per tagged split (``Acc@0.5.refcoco_testA``, ...)."""
     from probes.tasks import TASKS
     columns = getattr(TASKS.get(task), 'table_metrics', None)
-    return tuple(columns) if columns else tuple(k.rsplit('/', 1)[1] for k in values if k.startswith(probes[0] + '/'))
+    metrics = tuple(k.rsplit('/', 1)[1] for k in values if k.startswith(probes[0] + '/'))
+    if columns and getattr(TASKS.get(task), 'table_per_split', False):
+        return tuple(columns) + tuple(sorted(m for m in metrics if m.startswith(columns[0] + '.')))
+    return tuple(columns) if columns else metrics
+
+
+def _cell(value) -> str:
+    """A table cell: two decimals, 'n/a' for a missing score (NaN / null: nothing valid to score)."""
+    if value is None or value != value:
+        return 'n/a'
+    return f'{value:.2f}'
 
 
 def markdown_table(results: dict, split: str = 'val') -> str:
@@ -104,7 +115,7 @@ def markdown_table(results: dict, split: str = 'val') -> str:
         columns = _columns(task, probes, values)
         lines = [f'| probe ({split}) | ' + ' | '.join(columns) + ' |', '|---|' + '---|' * len(columns)]
         for probe in probes:
-            cells = [f'{values[f"{probe}/{m}"]:.2f}' if f'{probe}/{m}' in values else '' for m in columns]
+            cells = [_cell(values.get(f'{probe}/{m}')) for m in columns]
             lines.append(f'| {probe}{" (best)" if probe in best else ""} | ' + ' | '.join(cells) + ' |')
         tables.append('\n'.join(lines) + '\n')
     return '\n'.join(tables)

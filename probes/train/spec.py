@@ -55,21 +55,31 @@ def resolve_layers(layers, depth: int) -> tuple[int, ...]:
     return tuple(out)
 
 
+# google-deepmind/tips pytorch/TIPS_decoder_inference.ipynb INTERMEDIATE_LAYERS_MAP, by number of blocks:
+# B [2, 5, 8, 11], L [5, 11, 17, 23], So [6, 13, 20, 26], g [9, 19, 29, 39]
+TIPS_LAYERS = {12: (2, 5, 8, 11), 24: (5, 11, 17, 23), 27: (6, 13, 20, 26), 40: (9, 19, 29, 39)}
+
+
+def tips_layers(depth: int, default_layers: tuple[int, ...]) -> tuple[int, ...]:
+    """The 4 layers TIPS's decoders read for an encoder of ``depth`` blocks (else the quarter-depth default)."""
+    return TIPS_LAYERS.get(depth, tuple(default_layers))
+
+
 def expand_grid(grid: dict, depth: int, default_layers: tuple[int, ...]) -> list[ProbeSpec]:
     """Expand one grid entry into probes: every combination of ``heads`` x ``layers`` x ``lrs`` x ``pooled``.
 
     Args:
         grid: ``dict(task='seg', heads=['linear'], layers=[[-1], 'default'], lrs=[1e-3], pooled=[False],
             head_opts=dict(dpt=dict(hidden_dim=256)))``; a layer set ``'default'`` means the encoder's
-            quarter-depth layers.
+            quarter-depth layers, ``'tips'`` TIPS's (:data:`TIPS_LAYERS`; So400m: 6, 13, 20, 26).
         depth: Number of encoder blocks (to resolve negative indices).
         default_layers: The encoder's default layers.
     """
     unknown = set(grid) - {'task', 'heads', 'layers', 'lrs', 'pooled', 'head_opts'}
     if unknown:
         raise ValueError(f'probe grid: unknown keys {sorted(unknown)}')
-    layer_sets = [default_layers if ls == 'default' else resolve_layers(ls, depth)
-                  for ls in grid.get('layers', ['default'])]
+    layer_sets = [default_layers if ls == 'default' else tips_layers(depth, default_layers) if ls == 'tips'
+                  else resolve_layers(ls, depth) for ls in grid.get('layers', ['default'])]
     head_opts = grid.get('head_opts', {})
     specs = [ProbeSpec(grid['task'], head, tuple(layers), float(lr), bool(pooled), dict(head_opts.get(head, {})))
              for head, layers, lr, pooled in itertools.product(

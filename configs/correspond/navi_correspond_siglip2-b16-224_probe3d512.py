@@ -1,0 +1,4 @@
+_base_ = ['_base_/navi_probe3d.py']
+# pos_resize: Probe3D resizes position embeddings with timm's resample_abs_pos_embed (bicubic, antialiased)
+encoder = dict(name='siglip2-b16-224', weights='google/siglip2-base-patch16-224', pos_resize='bicubic_antialias')
+work_dir = 'work_dirs/correspond/navi_correspond_siglip2-b16-224_probe3d512'

@@ -1,0 +1,4 @@
+_base_ = ['_base_/ade20k_hbird.py']
+encoder = dict(name='siglip2-b16-224', weights='google/siglip2-base-patch16-224')
+evaluation = dict(memory_size=1_024_000)
+work_dir = 'work_dirs/knn/ade20k_knn_siglip2-b16-224_hbird1m'

@@ -1,0 +1,4 @@
+_base_ = ['_base_/voc_hbird.py']
+encoder = dict(name='siglip2-b16-224', weights='google/siglip2-base-patch16-224')
+evaluation = dict(memory_size=102_400)
+work_dir = 'work_dirs/knn/voc_knn_siglip2-b16-224_hbird102k'

@@ -1,0 +1,13 @@
+# Zero-shot open-vocabulary segmentation (SCLIP / NACLIP protocol, probes/zeroshot) of cityscapes with SigLIP 2 B/16 @224:
+# every method from one encoder forward per image; pass the checkpoint with --cfg-options encoder.weights=DIR_OR_HUB_ID
+# (the text tower and tokenizer come from the same checkpoint).
+data_root = 'data/cityscapes'
+encoder = dict(name='siglip2-b16-224', weights='google/siglip2-base-patch16-224')
+evaluation = dict(
+    type='zeroshot', methods=['maskclip', 'sclip', 'clearclip', 'naclip'], templates='imagenet80',
+    logit_scale=40.0, prob_thd=0.1, gaussian_std=5.0, num_figures=4,
+    benchmarks=[
+        dict(name='city19', data=dict(type='seg_folder', kind='cityscapes', data_root=data_root, split='val')),
+    ],
+)
+work_dir = 'work_dirs/zeroshot/cityscapes_zeroshot_siglip2-b16-224'
