@@ -33,6 +33,17 @@ def _encoder_spec(entry: dict) -> dict:
     return {k: v for k, v in entry.items() if k != 'label'}
 
 
+def flat_metrics(metrics: dict) -> dict:
+    """``{name: value}`` of an evaluation's metrics, flat or grouped by split (``{'test': {...}}``)."""
+    out = {}
+    for k, v in metrics.items():
+        if isinstance(v, dict):
+            out.update(flat_metrics(v))
+        elif isinstance(v, (int, float)):
+            out[k] = v
+    return out
+
+
 def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path) -> dict:
     """All metrics of one encoder and seed: ``{'<task>/<head>/<metric>' | '<evaluation>/<metric>': value}``."""
     from probes.evaluations import EVALUATIONS, run_evaluation
@@ -54,8 +65,8 @@ def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path) -> dict:
         ev_cfg.encoder = probe_cfg.encoder
         ev_cfg.evaluation['seed'] = seed
         ev_cfg.work_dir = str(work_dir / kind)
-        metrics = run_evaluation(ev_cfg, encoder=encoder)['metrics']
-        out.update({f'{kind}/{k}': v for k, v in metrics.items() if isinstance(v, (int, float))})
+        out.update({f'{kind}/{k}': v for k, v in flat_metrics(run_evaluation(ev_cfg, encoder=encoder)['metrics'])
+                    .items()})
     return out
 
 
