@@ -22,7 +22,7 @@ from dense.scenes import CLASS_NAMES, SceneSet
 from dense.scenes.batch import to_batch
 
 # the shipped scene-trained encoder by default (configs/demo/scenes_tiny224.py: the random-init 'tiny' one)
-DEMO_CONFIG = Path(__file__).resolve().parents[1] / 'configs' / 'demo' / 'scenes_scenes-dense-128.py'
+DEMO_CONFIG = Path(__file__).resolve().parents[1] / 'configs' / 'demo' / 'scenes_scenes-sigmoid-128.py'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
