@@ -1,5 +1,6 @@
 """The referring task on the real (random-init 'test') text tower: head inputs, losses, predictions, truncation
 warning; both smoke configs end to end through the runner (Acc@0.5 per split in metrics.json and the table)."""
+import json
 import math
 from pathlib import Path
 
@@ -94,3 +95,22 @@ def test_smoke_config_trains_and_reports_acc_per_split(name, tmp_path):
         assert {f'{probe}/Acc@0.5.{s}' for s in ('refcoco_testA', 'refcoco_testB', 'refcoco+_testA', 'refcoco+_testB',
                                                  'refcocog_test')} <= set(results['metrics']['test'])
     assert (tmp_path / 'run' / 'metrics.json').is_file() and (tmp_path / 'run' / 'probes.safetensors').is_file()
+    if cfg.data['train']['type'] == 'ref_scenes':
+        _predict_with_an_expression(cfg, results['best']['ref/ref_decoder']['probe'], tmp_path)
+
+
+def _predict_with_an_expression(cfg, probe, tmp_path):
+    """``sprobe predict`` grounds an expression: a box JSON inside the image and an overlay; no expression: an error."""
+    from PIL import Image
+    from dense.scenes import render_scene
+    from probes.train.evaluate import run_predict
+    Image.fromarray(render_scene(3, (48, 80)).image).save(tmp_path / 'scene.png')
+    weights = tmp_path / 'run' / 'probes.safetensors'
+    written = run_predict(cfg, weights, [str(tmp_path / 'scene.png')], tmp_path / 'preds', probe, device='cpu',
+                          expression='the red sphere')
+    assert sorted(p.name for p in written) == ['scene.json', 'scene.png']
+    box = json.loads((tmp_path / 'preds' / 'scene.json').read_text())
+    x0, y0, x1, y1 = box['box']
+    assert box['expression'] == 'the red sphere' and 0 <= x0 <= x1 <= 80 and 0 <= y0 <= y1 <= 48
+    with pytest.raises(ValueError, match='--expression'):
+        run_predict(cfg, weights, [str(tmp_path / 'scene.png')], tmp_path / 'preds', probe, device='cpu')
