@@ -1,4 +1,5 @@
-"""Hummingbird kNN segmentation: bank, quota sampler, exact / approximate search, label transfer, Hungarian mIoU, runs."""
+"""Hummingbird kNN segmentation: bank, quota sampler, exact / approximate search, label transfer, Hungarian mIoU,
+runs."""
 import json
 
 import numpy as np
