@@ -114,3 +114,12 @@ def _predict_with_an_expression(cfg, probe, tmp_path):
     assert box['expression'] == 'the red sphere' and 0 <= x0 <= x1 <= 80 and 0 <= y0 <= y1 <= 48
     with pytest.raises(ValueError, match='--expression'):
         run_predict(cfg, weights, [str(tmp_path / 'scene.png')], tmp_path / 'preds', probe, device='cpu')
+
+
+def test_scenes_experiment_writes_summary_and_overlays(tmp_path):
+    from probes.experiments.ref_scenes import run_experiment
+    summary = run_experiment(str(ROOT / 'configs/ref/scenes_decoder-baselines_test-64_smoke.py'), str(tmp_path),
+                             {'schedule.max_iters': 1, 'schedule.warmup_iters': 0})
+    assert set(summary) >= {'ref_decoder', 'ref_similarity', 'ref_centre', 'ref_largest', 'decoder_probe'}
+    assert summary['figures'] and all(Path(p).is_file() for p in summary['figures'])
+    assert json.loads((tmp_path / 'summary.json').read_text())['decoder_probe'] == summary['decoder_probe']
