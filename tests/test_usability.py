@@ -167,3 +167,10 @@ def test_nan_is_never_written_or_chosen(tmp_path):
     scores = {f'{specs[0].name}/mIoU': math.nan, f'{specs[1].name}/mIoU': 10.0}
     assert select_best(scores, specs, tasks) == {'seg/linear': specs[1].name}
     assert select_best({k: math.nan for k in scores}, specs, tasks) == {}  # no best among NaNs
+
+
+def test_every_shipped_config_passes_the_checks():
+    from probes.train.config import check_config, load_config
+    for path in sorted((ROOT / 'configs').rglob('*.py')):
+        if '_base_' not in path.parts:
+            check_config(load_config(path))  # no shipped key looks like a typo of a known one
