@@ -123,3 +123,16 @@ def test_scenes_experiment_writes_summary_and_overlays(tmp_path):
     assert set(summary) >= {'ref_decoder', 'ref_similarity', 'ref_centre', 'ref_largest', 'decoder_probe'}
     assert summary['figures'] and all(Path(p).is_file() for p in summary['figures'])
     assert json.loads((tmp_path / 'summary.json').read_text())['decoder_probe'] == summary['decoder_probe']
+
+
+@pytest.mark.parametrize('path', sorted((ROOT / 'configs/ref').glob('*.py')), ids=lambda p: p.stem)
+def test_ref_configs_are_complete(path):
+    from dense.datasets import DATASETS
+    from probes.heads import HEADS
+    cfg = as_config(path)
+    assert cfg.tasks == {'ref': {}} and path.stem == Path(cfg.work_dir).name
+    assert all(cfg.data[s]['type'] in DATASETS for s in ('train', 'val', 'test'))
+    assert all(h in HEADS for g in cfg.probes for h in g['heads'])
+    if 'smoke' not in path.stem:  # every experiment has a smoke variant: same data set and heads
+        prefix = '_'.join(path.stem.split('_')[:2]) + '_'
+        assert any(s.stem.startswith(prefix) for s in (ROOT / 'configs/ref').glob('*_smoke.py'))
