@@ -7,7 +7,7 @@ then search ``--queries`` queries exactly (faiss ``IndexFlatIP`` over 65,536-row
 peak resident set (``ru_maxrss``), the ratio large / small, and what the bank alone would take in RAM at fp32 (the
 reference implementation's layout).
 
-Usage: ``python benchmarks/bench_knn_memory.py [--sizes 102400 1024000 --dim 768 --classes 21 --queries 1024]``
+Usage: ``python benchmarks/bench_knn_memory.py [--sizes 102400 1024000 --dim 768 --classes 21 --queries 256]``
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     parser.add_argument('--sizes', type=int, nargs=2, default=(102_400, 1_024_000))
     parser.add_argument('--dim', type=int, default=768)
     parser.add_argument('--classes', type=int, default=21)
-    parser.add_argument('--queries', type=int, default=1024)
+    parser.add_argument('--queries', type=int, default=256)
     parser.add_argument('--child', type=int, help=argparse.SUPPRESS)
     parser.add_argument('--root', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -68,7 +68,8 @@ def main(argv=None) -> int:
         r = results[-1]
         fp32 = rows * (args.dim + args.classes) * 4 / 2 ** 20
         print(f'bank {rows:>10,} x {args.dim}: peak RSS {r["peak_mib"]:7.0f} MiB (fill {r["fill_s"]:.1f} s, '
-              f'search + transfer of {args.queries} queries {r["search_s"]:.1f} s); an fp32 bank in RAM: {fp32:,.0f} MiB')
+              f'search + transfer of {args.queries} queries {r["search_s"]:.1f} s); '
+              f'an fp32 bank in RAM: {fp32:,.0f} MiB')
     ratio = results[1]['peak_mib'] / results[0]['peak_mib']
     print(f'peak RSS ratio {results[1]["rows"]:,} / {results[0]["rows"]:,} rows: {ratio:.3f} '
           f'(goal <= {GOAL}: {"met" if ratio <= GOAL else "NOT met"})')

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import torch
 
@@ -27,21 +28,25 @@ from dense.encoders import build_encoder
 from probes.train import as_config, build_model
 from probes.train.runner import resolve_schedule
 
-SUITE = {  # config, training images
+ROOT = Path(__file__).resolve().parents[1]
+SUITE = {  # config (a glob: protocol resolutions are in the names), training images
     'ade20k': ('configs/seg/ade20k_linear-dpt_siglip2-so400m14-384.py', 20210),
     'voc': ('configs/seg/voc_linear-dpt_siglip2-so400m14-384.py', 10582),
-    'nyu_depth': ('configs/depth/nyu_linear-dpt_siglip2-so400m14-384_probe3d476.py', 24231),
-    'nyu_normals': ('configs/normals/nyu_linear-dpt_siglip2-so400m14-384_probe3d476.py', 24231),
-    'navi_depth': ('configs/depth/navi_linear-dpt_siglip2-so400m14-384_probe3d504.py', 8000),
-    'navi_normals': ('configs/normals/navi_linear-dpt_siglip2-so400m14-384_probe3d504.py', 8000),
+    'nyu_depth': ('configs/depth/nyu_linear-dpt_siglip2-so400m14-384_probe3d*.py', 24231),
+    'nyu_normals': ('configs/normals/nyu_linear-dpt_siglip2-so400m14-384_probe3d*.py', 24231),
+    'navi_depth': ('configs/depth/navi_linear-dpt_siglip2-so400m14-384_probe3d*.py', 8000),
+    'navi_normals': ('configs/normals/navi_linear-dpt_siglip2-so400m14-384_probe3d*.py', 8000),
 }
 
 
 def _resolution(cfg) -> int:
-    train = cfg.data.train
-    if train.get('augment', {}).get('crop_size'):
-        return int(train.augment.crop_size[0])
-    return int(train.image_size[0])
+    """The training input side: the augmentation's crop, else the data set's fixed size."""
+    train, augment = cfg.data.train, cfg.data.train.get('augment') or {}
+    for size in (augment.get('crop_size'), (augment.get('random_resized_crop') or {}).get('size'),
+                 train.get('image_size'), train.get('size')):
+        if size:
+            return int(size[0] if isinstance(size, (list, tuple)) else size)
+    raise ValueError(f'{cfg.filename}: cannot tell the training resolution from data.train')
 
 
 def _labels(cfg, batch: int, size: int, device) -> dict:
@@ -57,7 +62,10 @@ def _labels(cfg, batch: int, size: int, device) -> dict:
 
 def estimate(name: str, config: str, images: int, encoder, device, batch_cap: int, pairs: int) -> dict:
     """Per-step times (cached A, on the fly B) of one benchmark and its two totals in GPU-hours."""
-    cfg = as_config(config)
+    found = sorted(ROOT.glob(config))
+    if not found:
+        raise FileNotFoundError(f'{ROOT / config}: no config matches')
+    cfg = as_config(found[0])
     model = build_model(cfg, encoder).to(device)
     optim = torch.optim.AdamW(model.probes.parameters(), lr=1e-4)
     batch = cfg.get('train_batch_size', 8)

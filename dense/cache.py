@@ -40,13 +40,16 @@ _ST_DTYPES = {'F16': torch.float16, 'BF16': torch.bfloat16, 'F32': torch.float32
               'I64': torch.int64, 'I32': torch.int32, 'I16': torch.int16, 'U8': torch.uint8, 'BOOL': torch.bool}
 
 
-def cache_key(encoder, layers, data: dict, views: int = 1, seed: int = 0, dtype: str = 'float16') -> dict:
-    """Everything the cached tensors depend on: encoder, weights, layers, normalisation, preprocessing,
+def cache_key(encoder, layers, data: dict, views: int = 1, seed: int = 0, dtype: str = 'float16',
+              features: dict | None = None) -> dict:
+    """Everything the cached tensors depend on: encoder, weights, layers, normalisation and input settings
+    (``features``: the probe config's feature options, e.g. final LayerNorm on the layers), preprocessing,
     resolution and augmentation (both inside the data set's config ``data``), views, seed and storage dtype."""
     if dtype not in DTYPES:
         raise ValueError(f'cache dtype must be one of {sorted(DTYPES)}, got {dtype!r}')
     return dict(format=CACHE_FORMAT, encoder=encoder.variant, weights=encoder.weights_sha256,
-                layers=sorted(int(i) % encoder.depth for i in layers), norm='raw-block-output',
+                layers=sorted(int(i) % encoder.depth for i in layers),
+                features=json.loads(json.dumps(features or {}, sort_keys=True, default=str)),
                 preprocessing=dict(mean=list(encoder.mean), std=list(encoder.std)),
                 data=json.loads(json.dumps(data, sort_keys=True, default=str)), views=int(views), seed=int(seed),
                 dtype=dtype)
@@ -126,18 +129,18 @@ def _label_tensor(value: torch.Tensor) -> torch.Tensor:
     return value.contiguous()
 
 
-def _write_shard(path: Path, extractor, views: AugmentedViews, start: int, count: int, key_sha: str,
-                 dtype: torch.dtype) -> None:
+def _write_shard(path: Path, encode, views: AugmentedViews, start: int, count: int, key_sha: str,
+                 dtype: torch.dtype, layers) -> None:
     tensors, metas = {}, []
     for k in range(start, start + count):  # one image a forward: views may differ in size
         sample = views[k]
         if any(key in sample for key in LIST_KEYS):
             raise ValueError(f'cache: samples with {[key for key in LIST_KEYS if key in sample]} (boxes, '
                              'expressions) are not cached; train that task on the fly')
-        out = extractor.forward_batch(sample['image'][None])
-        for i in extractor.layers:
-            tensors[f'{k}/layer.{i}'] = out.layers[i][0].to(dtype).cpu().contiguous()
-        tensors[f'{k}/pooled'] = out.pooled[0].to(dtype).cpu().contiguous()
+        feats, pooled = encode(sample['image'][None])
+        for i in layers:
+            tensors[f'{k}/layer.{i}'] = feats[i][0].to(dtype).cpu().contiguous()
+        tensors[f'{k}/pooled'] = pooled[0].to(dtype).cpu().contiguous()
         for key in LABEL_KEYS:
             if key in sample:
                 tensors[f'{k}/{key}'] = _label_tensor(sample[key])
@@ -149,8 +152,12 @@ def _write_shard(path: Path, extractor, views: AugmentedViews, start: int, count
 
 
 def build_cache(encoder, dataset, key: dict, root: str | Path, shard_size: int = 256, device: str = 'cpu',
-                rank: int = 0, world_size: int = 1, barrier=None, progress: bool = True) -> Path:
+                rank: int = 0, world_size: int = 1, barrier=None, progress: bool = True, encode=None) -> Path:
     """Extract (or finish extracting) the cache of ``key`` for ``dataset``; returns its folder.
+
+    ``encode(x01: Tensor[1, 3, H, W] on the CPU) -> ({layer: Tensor[1, C, h, w]}, Tensor[1, C])`` computes the
+    features (probe training passes ``ProbeModel.features``, so cached and on-the-fly features are the same
+    computation); default: :meth:`dense.extract.FeatureExtractor.forward_batch` on ``device``.
 
     Data-parallel: rank ``r`` of ``world_size`` writes shards ``r, r + world_size, ...``; after ``barrier()``
     rank 0 writes the manifest. Valid shards already there are kept (resuming a killed extraction); invalid
@@ -161,7 +168,12 @@ def build_cache(encoder, dataset, key: dict, root: str | Path, shard_size: int =
     folder.mkdir(parents=True, exist_ok=True)
     views = AugmentedViews(dataset, key['views'], key['seed'])
     sha = key_hash(key)
-    extractor = FeatureExtractor(encoder, layers=key['layers'], device=device, progress=False)
+    if encode is None:
+        extractor = FeatureExtractor(encoder, layers=key['layers'], device=device, progress=False)
+
+        def encode(x01):
+            out = extractor.forward_batch(x01)
+            return out.layers, out.pooled
     num_shards = math.ceil(len(views) / shard_size)
     mine = range(rank, num_shards, world_size)
     for s in tqdm(mine, desc=f'cache rank {rank}', unit='shard', disable=not progress):
@@ -170,7 +182,7 @@ def build_cache(encoder, dataset, key: dict, root: str | Path, shard_size: int =
             leftover.unlink()
         start, count = s * shard_size, min(shard_size, len(views) - s * shard_size)
         if shard_error(path, sha, start, count) is not None:
-            _write_shard(path, extractor, views, start, count, sha, DTYPES[key['dtype']])
+            _write_shard(path, encode, views, start, count, sha, DTYPES[key['dtype']], key['layers'])
     if barrier is not None:
         barrier()
     if rank == 0:

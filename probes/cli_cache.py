@@ -17,13 +17,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from probes.train import dist
     from probes.train.cached import ensure_train_cache
-    from probes.train.runner import build_encoder_from_config, build_model
+    from probes.train.runner import _dataset, build_encoder_from_config, build_model
     cfg = load_config(args)
     if not cfg.get('cache'):
         cfg.cache = dict()
     dist.init_distributed(dist.launcher_of(cfg), cfg.get('dist_backend'))
     model = build_model(cfg, build_encoder_from_config(cfg))
-    cache = ensure_train_cache(cfg, model.encoder, model.layers)
+    cache = ensure_train_cache(cfg, model, lambda: _dataset(cfg, 'train'))
     if dist.rank_world()[0] == 0:
         print(f'{cache.folder}: {cache.num_images} images x {cache.views} view(s), layers {list(cache.layers)}')
     return 0

@@ -1,6 +1,6 @@
 """Run a training-free evaluation (zero-shot segmentation, kNN in-context segmentation, correspondence) from a config.
 
-Examples: sprobe evaluate configs/knn/scenes_knn_test-64_smoke.py
+Examples: sprobe evaluate configs/knn/scenes_knn_test-64_hbird_smoke.py
           sprobe evaluate CONFIG --cfg-options encoder.weights=path/to/siglip2 work_dir=work_dirs/x
 The config's ``evaluation = dict(type=...)`` names the evaluation; ``metrics.json`` and figures go to work_dir.
 """

@@ -21,6 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--resume', action='store_true', help='continue from the last checkpoint in work_dir')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. schedule.max_iters=100 seed=1')
+    add_train_device_argument(parser)
+
+
+def add_train_device_argument(parser: argparse.ArgumentParser) -> None:
+    """``--device`` of the commands that train with mmengine's Runner (see :func:`select_device`)."""
     parser.add_argument('--device', default='auto', help="cpu, cuda or cuda:N (default auto: mmengine's choice, "
                         'cuda when available); multi-GPU runs go through torchrun')
 

@@ -20,6 +20,7 @@ from dense.io import write_json
 from probes.train.results import run_header
 from dense.scenes import CLASS_NAMES, SceneSet
 from dense.scenes.batch import to_batch
+from probes.cli_train import add_train_device_argument, select_device
 
 # the shipped scene-trained encoder by default (configs/demo/scenes_tiny224.py: the random-init 'tiny' one)
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / 'configs' / 'demo' / 'scenes_scenes-sigmoid-128.py'
@@ -32,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--weights', default=None, help='encoder weights (default: the variant\'s shipped weights, '
                         'else random init)')
     parser.add_argument('--num-images', type=int, default=None, help='val scenes in the feature figures')
+    add_train_device_argument(parser)
 
 
 def feature_figures(encoder, work_dir: Path, num_images: int, size: tuple[int, int]) -> list[Path]:
@@ -114,6 +116,7 @@ def run_demo(work_dir: str | Path = 'work_dirs/demo', config: str | Path = DEMO_
 
 def run(args: argparse.Namespace) -> int:
     from probes.tasks import TASKS
+    select_device(args.device)
     summary = run_demo(args.work_dir, args.config, args.encoder, args.weights, args.num_images)
     for group, entry in summary['best'].items():
         columns = TASKS[group.split('/')[0]].table_metrics

@@ -138,3 +138,12 @@ def test_augmented_views_train_the_same_from_cache():
             models.append(model)
     for (name, a), b in zip(models[0].probes.state_dict().items(), models[1].probes.state_dict().values()):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5, msg=name)
+
+
+def test_cli_cache_extracts_the_training_split(tmp_path, capsys):
+    from dense.cli import main
+    assert main(['cache', SMOKE, '--cfg-options', f'cache.root={tmp_path}', 'cache.shard_size=3']) == 0
+    (folder,) = tmp_path.iterdir()
+    cache = FeatureCache(folder)
+    assert len(cache) == cache.num_images == 8 and len(list(folder.glob('shard-*'))) == 3
+    assert str(folder) in capsys.readouterr().out

@@ -125,3 +125,12 @@ def test_scene_pairs_run_writes_metrics_and_figures(tmp_path):
     assert (tmp_path / 'figures' / 'correspond_scenes_0.png').is_file()
     with pytest.raises(ValueError, match='unknown options'):
         Correspondence(build_encoder('test'), tmp_path, data=cfg['evaluation']['data'], thresholds=(1,))
+
+
+def test_block_features_and_feature_cache(tmp_path):
+    evaluation = Correspondence(build_encoder('test'), tmp_path, layer=1, num_figures=0,
+                                data=dict(type='scene_pairs', split='val', size=SIZE, num=1))
+    metrics = evaluation.run()
+    assert np.isfinite(metrics['scenes/recall@10px'])
+    assert set(evaluation.cache) == {'scenes/val/0/0', 'scenes/val/0/1'}
+    assert evaluation.cache['scenes/val/0/0'].shape == (32, 3, 4)  # block 1 of the 'test' encoder, 48 x 64 px

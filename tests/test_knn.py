@@ -1,4 +1,5 @@
-"""Hummingbird kNN segmentation: bank, quota sampler, exact / approximate search, label transfer, Hungarian mIoU, runs."""
+"""Hummingbird kNN segmentation: bank, quota sampler, exact / approximate search, label transfer, Hungarian mIoU,
+runs."""
 import json
 
 import numpy as np
@@ -154,3 +155,14 @@ def test_val_image_without_labels_is_skipped_then_refused(tmp_path):
     knn.train = dict(voc, split='train', sbd=False)
     with pytest.raises(ValueError, match='labelled'):
         knn.run()
+
+
+def test_ivf_search_block_layer_and_input_size_scoring(tmp_path):
+    scenes = dict(type='scenes', size=(64, 64))
+    knn = KNNSegmentation(build_encoder('test'), tmp_path, train=dict(scenes, split='train', num=6),
+                          val=dict(scenes, split='val', num=2), input_size=64, memory_size=None, k=5,
+                          search='ivf', nlist=2, nprobe=2, layer=-2, eval_size='input', num_figures=1)
+    metrics = knn.run()
+    assert metrics['scenes/memory_rows'] == 6 * 16 and np.isfinite(metrics['scenes/mIoU'])
+    with pytest.raises(ValueError, match='search must be one of'):
+        KNNSegmentation(build_encoder('test'), tmp_path, train=scenes, val=scenes, search='scann')

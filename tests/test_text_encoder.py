@@ -34,7 +34,10 @@ def test_contract(enc):
 
 
 def test_variant_table():
-    for key, image in VARIANTS.items():
+    siglip2 = {k: v for k, v in VARIANTS.items()
+               if v.hf_id.startswith('google/siglip2') or k.startswith(('tiny', 'test'))}
+    assert len(siglip2) >= 20
+    for key, image in siglip2.items():
         text = get_text_variant(key)
         assert text.embed_dim == image.width and text.context == 64
         for alias in image.aliases():
@@ -185,18 +188,37 @@ def test_tower_outside_the_table_sized_from_its_config(tmp_path):
     from transformers import SiglipConfig, SiglipModel
     cfg = SiglipConfig(text_config=dict(vocab_size=1024, hidden_size=48, intermediate_size=96, num_hidden_layers=2,
                                         num_attention_heads=3, projection_size=32, pad_token_id=0, eos_token_id=1,
-                                        bos_token_id=2),
+                                        bos_token_id=2, max_position_embeddings=16),  # 16 tokens, like SigLIP So/14
                        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                                           num_attention_heads=2, image_size=64, patch_size=16))
     model = SiglipModel(cfg).eval()
     model.save_pretrained(tmp_path)
     enc = build_text_encoder('scenes-trained', weights=tmp_path)
-    assert (enc.spec.width, enc.spec.depth, enc.embed_dim, enc.spec.vocab) == (48, 2, 32, 1024)
+    assert (enc.spec.width, enc.spec.depth, enc.embed_dim, enc.spec.vocab, enc.context) == (48, 2, 32, 1024, 16)
     assert enc.tokenizer is not None  # the shipped model: same vocabulary size
     ids = enc.tokenize(['a red sphere'])
+    assert ids.shape == (1, 16) and ids[0, 3] == 1 and ids[0, -1] == 0
     with torch.no_grad():
         ref = model.get_text_features(input_ids=ids)
     ref = getattr(ref, 'pooler_output', ref)
     assert torch.allclose(enc.encode_text(['a red sphere']), ref, atol=1e-5)
     with pytest.raises(KeyError, match='unknown SigLIP 2 variant'):
         build_text_encoder('scenes-trained')
+
+
+def test_shipped_variant_loads_its_text_tower(tmp_path, monkeypatch):
+    """``scenes-sigmoid`` (a shipped scene-trained encoder) gets the text tower of its verified directory."""
+    import dense.text.build as build
+    from transformers import SiglipConfig, SiglipModel
+    cfg = SiglipConfig(text_config=dict(vocab_size=1024, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                        num_attention_heads=2, projection_size=128, max_position_embeddings=16),
+                       vision_config=dict(hidden_size=128, intermediate_size=512, num_hidden_layers=6,
+                                          num_attention_heads=2, image_size=64, patch_size=8))
+    SiglipModel(cfg).save_pretrained(tmp_path)
+    asked = []
+    monkeypatch.setattr(build, 'shipped_dir', lambda name: asked.append(name) or tmp_path)
+    enc = build_text_encoder('scenes-sigmoid')
+    assert asked == ['scenes-sigmoid'] and enc.embed_dim == 128 and enc.context == 16
+    assert enc.weights_sha256 not in ('', 'random-init-seed0')
+    with pytest.raises(KeyError, match='no SigLIP 2 text tower pairs'):
+        build_text_encoder('scenes')  # the random-init architecture has no text tower in the table

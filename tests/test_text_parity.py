@@ -5,7 +5,8 @@ References: transformers ``SiglipTextModel`` / ``Siglip2TextModel`` / ``SiglipMo
 ``text.*`` safetensors), and big_vision's two-tower npz written here from the same weights (scanned and unrolled).
 Tokens come from a sentencepiece model trained here (BPE, byte fallback, pad/eos/bos/unk = 0/1/2/3).
 Measured max abs diffs (fp32, CPU, 2026-12-02): embeddings and token states 0 for the HF text-only dirs, big_vision npz
-and the real-size B/16 tower, logits 6e-8 for SiglipModel on rendered scenes (tolerance 1e-5 everywhere).
+and the real-size B/16 tower, Siglip2Model text features 0 and logits 1.5e-8, SiglipModel logits on rendered scenes
+6e-8, open_clip 2.1e-7 (as far as open_clip is from transformers itself); tolerance 1e-5 everywhere.
 """
 import io
 import json

@@ -66,6 +66,9 @@ def test_data_root_option_class_names_and_predict_like_eval(tmp_path):
     assert main(['train', config, '--work-dir', str(work), *options]) == 0
     metrics = json.loads((work / 'metrics.json').read_text())
     assert any(k.endswith('/IoU.wall') for k in metrics['metrics']['val'])  # ADE's class 0, by name
+    assert metrics['encoder_weights'] == 'random-init-seed0'  # and loud in the run's log:
+    assert 'RANDOM WEIGHTS' in next(work.glob('*/*.log')).read_text()
+    assert 'NaN' not in (work / 'metrics.json').read_text()  # absent classes are null, not bare NaN
 
     cfg = as_config(config)
     cfg.data_root = str(tmp_path / 'ade')
@@ -148,3 +151,26 @@ def test_custom_segmentation_data_and_a_data_set_in_one_file(tmp_path, monkeypat
     assert type(mine).__name__ == 'Mine' and len(mine) == 2
     with pytest.raises(KeyError, match="'nowhere:Mine': cannot import it"):
         build_dataset(dict(data_options(cfg, 'val'), type='nowhere:Mine'))
+
+
+def test_nan_is_never_written_or_chosen(tmp_path):
+    import math
+
+    from dense.io import write_json
+    from probes.tasks import build_task
+    from probes.train.metric import select_best
+    from probes.train.spec import ProbeSpec
+    write_json(tmp_path / 'm.json', {'a': math.nan, 'b': [1.0, math.inf], 'c': 2.5})
+    assert json.loads((tmp_path / 'm.json').read_text()) == {'a': None, 'b': [1.0, None], 'c': 2.5}
+    specs = [ProbeSpec('seg', 'linear', (3,), lr) for lr in (1e-2, 1e-3)]
+    tasks = {'seg': build_task('seg', num_classes=2)}
+    scores = {f'{specs[0].name}/mIoU': math.nan, f'{specs[1].name}/mIoU': 10.0}
+    assert select_best(scores, specs, tasks) == {'seg/linear': specs[1].name}
+    assert select_best({k: math.nan for k in scores}, specs, tasks) == {}  # no best among NaNs
+
+
+def test_every_shipped_config_passes_the_checks():
+    from probes.train.config import check_config, load_config
+    for path in sorted((ROOT / 'configs').rglob('*.py')):
+        if '_base_' not in path.parts:
+            check_config(load_config(path))  # no shipped key looks like a typo of a known one

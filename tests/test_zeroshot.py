@@ -169,7 +169,7 @@ def test_configs_and_cli(tmp_path):
     from dense.cli import main
     configs = sorted(Path('configs/zeroshot').glob('*.py'))
     smokes = [c for c in configs if c.stem.endswith('_smoke')]
-    assert len(smokes) == 6 and len(configs) == 12
+    assert len(smokes) == 6 and len(configs) == 13
     for path in configs:
         cfg = Config.fromfile(str(path))
         assert cfg.evaluation.type == 'zeroshot' and Path(cfg.work_dir).name == path.stem

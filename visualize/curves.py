@@ -204,7 +204,7 @@ def draw_bars(results: list[dict], metrics, label: str = 'encoder', panel: float
     ax = fig.subplots()
     colours = [f'C{i % 10}' for i in range(len(results))]
     for i, (name, result) in enumerate(zip(names, results)):
-        values = [result['values'][m] for m in metrics]
+        values = [np.nan if result['values'][m] is None else result['values'][m] for m in metrics]  # null: none
         bars = ax.bar(np.arange(len(metrics)) + (i - (len(results) - 1) / 2) * width, values, width * 0.92,
                       color=colours[i], label=name)
         ax.bar_label(bars, fmt='%.3g', fontsize=6, padding=1)

@@ -264,9 +264,5 @@ def collate(samples: list[dict]) -> dict:
             raise ValueError(f'cannot batch {key!r} of different sizes {sorted(shapes)}: use batch_size=1 or '
                              'a fixed resize / crop')
         batch[key] = torch.stack([s[key] for s in samples])
-    if 'image' in batch:  # on the host, in the loader: the training step then never reads pixels back
-        from dense.extract import check_pixels
-        check_pixels(batch['image'], 'batch images (' + ', '.join(
-            str(m.get('img_path', '?')) for m in batch['meta'][:3]) + ')')
     return batch
 

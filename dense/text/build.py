@@ -5,6 +5,9 @@ import dataclasses
 
 import torch
 
+from dense.encoders.manifest import shipped_dir
+from dense.encoders.variants import get_variant
+
 from .checkpoint import load_text_weights, read_text_config
 from .model import TextEncoder
 from .tokenizer import SiglipTokenizer
@@ -20,8 +23,10 @@ def build_text_encoder(name: str, weights=None, seed: int = 0, tokenizer=None, a
         name: Any name of the paired image variant (``'siglip2-b16-224'``, ``'google/siglip2-base-patch16-224'``,
             ``'tiny'``, ``'test'``; see :data:`dense.encoders.VARIANTS`). A name without a text tower in the table
             (e.g. a scene-trained variant) is sized from the checkpoint's ``text_config``.
-        weights: None for seeded random init, else a HF directory or hub id (full ``SiglipModel`` /
-            ``Siglip2Model`` or text-only), an open_clip ``.safetensors``, or a big_vision ``.npz`` (``:txt``).
+        weights: None for the variant's shipped weights (``scenes-sigmoid``, ``scenes-dense``: the text tower of
+            the same verified directory as :func:`dense.encoders.build_encoder` loads) or else seeded random init;
+            or a HF directory or hub id (full ``SiglipModel`` / ``Siglip2Model`` or text-only), an open_clip
+            ``.safetensors``, or a big_vision ``.npz`` (``:txt``).
         seed: Seed of the random init (recorded as ``weights_sha256 = 'random-init-seed<N>'``).
         tokenizer: A ``tokenizer.model`` / ``tokenizer.json`` (or a folder with one); default: the one next to the
             weights, else the suite's shipped model for ``tiny`` / ``test``; real variants without either have none
@@ -37,6 +42,8 @@ def build_text_encoder(name: str, weights=None, seed: int = 0, tokenizer=None, a
         KeyError: Unknown variant name.
         CheckpointError: (a ValueError) unreadable checkpoint, one without a text tower, or of other dims.
     """
+    if weights is None and str(device) != 'meta':
+        weights = _shipped_weights(name)
     spec = _text_variant(name, weights, allow_download)
     if overrides:
         tag = ','.join(f'{k}={v}' for k, v in sorted(overrides.items()))
@@ -63,3 +70,12 @@ def _text_variant(name: str, weights, allow_download):
         if config is None:
             raise
         return text_variant_from_config(name, config)
+
+
+def _shipped_weights(name: str):
+    """The verified shipped directory of the image variant ``name`` (scene-trained encoders), else None."""
+    try:
+        shipped = getattr(get_variant(name), 'shipped', '')
+    except KeyError:
+        return None
+    return shipped_dir(shipped) if shipped else None

@@ -39,12 +39,13 @@ class TextVariant:
     shipped_tokenizer: bool = False
 
 
-# image tower (width, depth) -> text tower (width, depth, heads, mlp): the one table; g-opt -> So400m text
+# image tower (family, width, depth) -> text tower (width, depth, heads, mlp): the one table; g-opt -> So400m text.
+# Other families (SigLIP 1, PaliGemma, scene-trained) are sized from their checkpoint's text_config.
 _TEXT_TOWERS = {
-    (768, 12): (768, 12, 12, 3072),      # B
-    (1024, 24): (1024, 24, 16, 4096),    # L
-    (1152, 27): (1152, 27, 16, 4304),    # So400m
-    (1536, 40): (1152, 27, 16, 4304),    # g-opt image tower, So400m text tower
+    ('siglip2', 768, 12): (768, 12, 12, 3072),      # B
+    ('siglip2', 1024, 24): (1024, 24, 16, 4096),    # L
+    ('siglip2', 1152, 27): (1152, 27, 16, 4304),    # So400m
+    ('siglip2', 1536, 40): (1152, 27, 16, 4304),    # g-opt image tower, So400m text tower
 }
 _RANDOM_INIT = ('tiny', 'test', 'test-naflex')  # sized like their image towers, shipped tokenizer
 
@@ -54,10 +55,10 @@ def text_variant_for(image: Variant) -> TextVariant:
     if image.key in _RANDOM_INIT:
         return TextVariant(image.key, image.width, image.depth, image.heads, image.mlp, SHIPPED_VOCAB,
                            CONTEXT_LENGTH, image.width, shipped_tokenizer=True)
-    tower = _TEXT_TOWERS.get((image.width, image.depth))
+    tower = _TEXT_TOWERS.get((getattr(image, 'family', 'siglip2'), image.width, image.depth))
     if tower is None:
         raise KeyError(f'{image.key}: no SigLIP 2 text tower pairs with a {image.width}-wide, {image.depth}-block '
-                       'image tower')
+                       'image tower; pass weights= a checkpoint whose config.json has a text_config')
     return TextVariant(image.key, *tower, GEMMA_VOCAB, CONTEXT_LENGTH, image.width)
 
 

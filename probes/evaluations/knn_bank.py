@@ -106,7 +106,7 @@ class MemoryBank:
         keys = F.normalize(keys.float(), dim=1)
         for path, rows in ((self.keys_path, keys), (self.labels_path, hists.float())):
             with open(path, 'ab') as f:
-                f.write(rows.to(torch.float16).cpu().numpy().tobytes())
+                rows.to(torch.float16).cpu().numpy().tofile(f)
         self.size += len(keys)
 
     def _read(self, path: Path, width: int, start: int, stop: int) -> torch.Tensor:
@@ -160,12 +160,14 @@ def search_exact(bank: MemoryBank, queries: torch.Tensor, k: int, chunk_rows: in
             index = _faiss_flat(bank.dim)
             index.add(keys.numpy())
             sims, idx = index.search(q.numpy(), min(k, len(keys)))
+            del index, keys  # free the chunk and the index's copy before the next chunk is read
             heap.add_result(np.ascontiguousarray(sims), np.ascontiguousarray(idx + start))
         heap.finalize()
         return torch.from_numpy(heap.D.copy()), torch.from_numpy(heap.I.copy())
     best, q_dev = None, q.to(device)
     for start, keys in bank.chunks(chunk_rows):
         sims = q_dev @ keys.to(device).T
+        del keys
         top = torch.topk(sims, min(k, sims.shape[1]), dim=1)
         best = _merge_topk(best, top.values.cpu(), top.indices.cpu() + start, k)
     return best

@@ -48,6 +48,24 @@ def mean_box_baseline(cfg, split: str = 'test', score: float = 0.5) -> dict[str,
     return evaluator.compute()
 
 
+@torch.no_grad()
+def overlay_figure(cfg, probe: str, index: int = 0, top: int = 10) -> list:
+    """``work_dir/figures/test_boxes.png``: the ``top`` detections of ``probe`` on one test scene
+    (visualize.boxes)."""
+    from dense.datasets.detection import unletterbox
+    from probes.train.evaluate import load_trained
+    from visualize._common import save_figure
+    from visualize.boxes import draw_boxes
+    model = load_trained(cfg, f'{cfg.work_dir}/probes.safetensors', device='cpu')
+    dataset = build_dataset(dict(cfg.data['test']))
+    sample = dataset[index]
+    task = model.tasks['det']
+    pred = task.predict(model.infer(sample['image'][None])[probe], tuple(sample['image'].shape[-2:]))[0]
+    boxes = unletterbox(pred['boxes'][:top], sample['meta']['scale'], sample['meta']['ori_shape'])
+    fig = draw_boxes(dataset.scenes[index].image, boxes, pred['labels'][:top], task.queries, scores=pred['scores'][:top])
+    return save_figure(fig, f'{cfg.work_dir}/figures/test_boxes.png')
+
+
 def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None) -> dict:
     """Train the heads, compute the baseline; return the test metrics of the best head and of the baseline."""
     cfg = as_config(config)
@@ -56,6 +74,7 @@ def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None) ->
     results = run_training(cfg)
     best = results['best']['det/owl']
     baseline = mean_box_baseline(cfg)
+    overlay_figure(cfg, best['probe'])
     summary = {'best_probe': best['probe'], 'head': best['test'], 'mean_box_baseline': baseline}
     write_json(f'{cfg.work_dir}/summary.json', summary, sort_keys=True)
     return summary

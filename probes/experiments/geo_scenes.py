@@ -27,6 +27,7 @@ from probes.tasks.depth import DepthTask
 from probes.tasks.normals import NormalsTask
 from probes.train import as_config, run_training
 from dense.io import write_json
+from probes.cli_train import add_train_device_argument, select_device
 
 CONFIG = 'configs/joint/scenes_depth_normals_dpt_tiny96.py'
 
@@ -115,10 +116,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--config', default=CONFIG, help='joint depth + normals config on the scenes')
     parser.add_argument('--work-dir', default=None, help='override the config work_dir')
     parser.add_argument('--max-iters', type=int, default=None, help='override the training iterations')
+    add_train_device_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run, print the table; exit status 1 if a probe does not beat its baseline."""
+    select_device(args.device)
     torch.set_num_threads(min(torch.get_num_threads(), 2))
     summary = run_experiment(args.config, args.work_dir, args.max_iters)
     print(format_summary(summary))

@@ -16,6 +16,7 @@ from dense.datasets import build_dataset
 from probes.tasks import build_task
 from probes.train import as_config, run_training
 from dense.io import write_json
+from probes.cli_train import add_train_device_argument, select_device
 
 DEFAULT_CONFIG = 'configs/seg/scenes_linear-dpt_tiny-128.py'
 
@@ -62,10 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Command-line options."""
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument('--work-dir')
+    add_train_device_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run, print the numbers; exit status 1 unless linear > majority and DPT > linear."""
+    select_device(args.device)
     torch.set_num_threads(1)  # the data loader worker takes the second core
     s = run_experiment(args.config, args.work_dir)
     print(f"test mIoU  majority class: {s['majority_class_mIoU']:.2f}  "

@@ -4,8 +4,8 @@ The frozen text tower (bound by the runner, ``bind_text``) turns each expression
 embedding once per batch (``head_inputs``); the heads of :mod:`probes.heads_ref` cross-attend / compare them with
 the frozen patch tokens. Box heads are trained with DETR's loss, 5 x L1 on normalised ``cx, cy, w, h`` + 2 x
 generalized IoU (Carion et al. 2020; Rezatofighi et al. 2019, torchvision ``generalized_box_iou_loss``); the
-similarity baseline's patch map with binary cross-entropy against the target box and boxed at prediction by
-threshold + largest connected component. LocCa (the SigLIP 2 paper's protocol) emits the box as text tokens and
+similarity baseline's patch map with binary cross-entropy against the target box and boxed at prediction by a
+threshold (relative to the peak) + largest connected component. LocCa (the SigLIP 2 paper's protocol) emits the box as text tokens and
 trains with the captioning loss instead; regression is this suite's choice (docs/referring.md).
 """
 from __future__ import annotations
@@ -35,11 +35,13 @@ def cell_box_mask(boxes: torch.Tensor, grid: tuple[int, int], size: tuple[int, i
 
 
 def map_to_box(prob: np.ndarray, size: tuple[int, int], threshold: float = 0.5) -> torch.Tensor:
-    """Pixel box ``(x0, y0, x1, y1)`` of the largest 4-connected component of ``prob >= threshold`` on an
-    ``[h, w]`` grid, scaled to an image of ``size`` (H, W). When no cell reaches the threshold, the most
-    probable cell's component at its own level is used, so there is always a box."""
-    mask = prob >= min(threshold, float(prob.max()))
-    labels, count = ndimage.label(mask)
+    """Pixel box ``(x0, y0, x1, y1)`` of the largest 4-connected component of the cells at or above
+    ``threshold`` x the map's maximum on an ``[h, w]`` grid, scaled to an image of ``size`` (H, W).
+
+    The level is relative to the peak as in the box protocol of class activation maps (Zhou et al. 2016, "Learning
+    Deep Features for Discriminative Localization", Sec. 3: 20 % of the maximum), so there is always a box.
+    """
+    labels, count = ndimage.label(prob >= threshold * float(prob.max()))
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     ys, xs = np.nonzero(labels == int(np.argmax(sizes)) + 1)
     (h, w), (height, width) = prob.shape, size
@@ -53,7 +55,8 @@ class ReferringTask:
     Args:
         l1_weight: Weight of the L1 box loss (DETR: 5).
         giou_weight: Weight of the generalized-IoU loss (DETR: 2).
-        threshold: Probability level of the similarity baseline's map before its largest component is boxed.
+        threshold: Level, relative to the map's maximum probability, at which the similarity baseline's map is cut
+            before its largest component is boxed.
         text_cache: Most expressions whose text-tower outputs are kept between batches.
     """
 

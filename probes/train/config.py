@@ -14,7 +14,9 @@ KNOWN_KEYS = frozenset({
     'encoder', 'text_encoder', 'tasks', 'probes', 'data', 'data_root', 'schedule', 'work_dir', 'optimizer',
     'inference', 'train_batch_size', 'val_batch_size', 'num_workers', 'seed', 'clip_grad', 'log_level',
     'experiment_name', 'evaluation', 'feature_figures', 'visualizer', 'custom_hooks', 'default_hooks',
-    'tensorboard', 'cache', 'features', 'launcher', 'dist_backend', 'lr_selection', 'train_shuffle', 'compile'})
+    'tensorboard', 'cache', 'features', 'launcher', 'dist_backend', 'lr_selection', 'train_shuffle', 'compile',
+    # sprobe pretrain / rank configs
+    'batch_size', 'encoders', 'evaluations', 'seeds'})
 
 
 def load_config(path: str | Path) -> Config:

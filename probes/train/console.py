@@ -42,6 +42,21 @@ class ProbeRunner(Runner):
         return logger
 
 
+def runner_config(cfg, extra: dict):
+    """The config the Runner keeps (it dumps it into the work dir, so the dump is not empty) plus ``extra``
+    (e.g. ``model_wrapper_cfg``); keys the Runner would act on itself (``compile``: applied to the heads by
+    probes.train.runner) are left out."""
+    from mmengine.config import Config
+    kept = Config({k: v for k, v in cfg.to_dict().items() if k not in RUNNER_ACTS_ON}, cfg_text=cfg.pretty_text,
+                  filename=cfg.filename)
+    kept.merge_from_dict(extra)
+    return kept
+
+
+# config keys mmengine's Runner reads from its cfg and acts on (``Runner._maybe_compile``)
+RUNNER_ACTS_ON = ('compile',)
+
+
 def visualizer_config(cfg) -> dict:
     """``cfg.visualizer``, else local scalars (``vis_data/scalars.json``) plus TensorBoard event files."""
     if cfg.get('visualizer'):

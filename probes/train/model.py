@@ -8,6 +8,7 @@ from mmengine.logging import MessageHub
 from mmengine.model import BaseDataPreprocessor, BaseModel
 from torch import nn
 
+from dense.extract import check_pixels
 from probes.train.inference import infer_head_outputs
 from probes.train.preprocess import encoder_input, feature_settings
 from probes.train.spec import ProbeSpec
@@ -38,7 +39,9 @@ class BatchPreprocessor(BaseDataPreprocessor):
         super().__init__(non_blocking=True)  # copies from pinned host memory overlap with compute
 
     def forward(self, data: dict, training: bool = False) -> dict:
-        """Return ``{'batch': data on device}``."""
+        """Return ``{'batch': data on device}``; the pixels are range-checked on the host, before the copy."""
+        if torch.is_tensor(data.get('image')) and not data['image'].is_cuda:
+            check_pixels(data['image'], 'training batch')
         return {'batch': self.cast_data(data)}
 
 
@@ -99,12 +102,13 @@ class ProbeModel(BaseModel):
                 task.to(*args, **kwargs)
         return super().to(*args, **kwargs)
 
-    def features(self, x01: torch.Tensor | None,
-                 batch: dict | None = None) -> tuple[dict[int, torch.Tensor], torch.Tensor | None]:
+    def features(self, x01: torch.Tensor | None, batch: dict | None = None,
+                 with_pooled: bool = False) -> tuple[dict[int, torch.Tensor], torch.Tensor | None]:
         """One frozen encoder forward: float32 feature maps of every layer any probe uses, and the pooled output.
 
         Without images (``x01`` None) the features come from the batch (``batch['features']``, ``batch['pooled']``:
-        a feature-cache batch, ``probes.train.cached``) and the encoder does not run.
+        a feature-cache batch, ``probes.train.cached``) and the encoder does not run. ``with_pooled``: return the
+        pooled output also when no probe uses it (the cache stores it).
         """
         if x01 is None:
             return ({i: batch['features'][i].float() for i in self.layers},
@@ -115,7 +119,7 @@ class ProbeModel(BaseModel):
         with torch.no_grad(), autocast:
             out = self.encoder(encoder_input(self.encoder, x01, self.feature_settings), layers=self.layers, **norm)
         feats = {i: out.layers[i].float() for i in self.layers}
-        pooled = out.pooled.float() if self.uses_pooled else None
+        pooled = out.pooled.float() if self.uses_pooled or with_pooled else None
         return feats, pooled
 
     def head_outputs(self, x01: torch.Tensor, batch: dict | None = None, names=None) -> dict:

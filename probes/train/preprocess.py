@@ -45,8 +45,11 @@ def center_pad(x: torch.Tensor, patch: int) -> torch.Tensor:
 
 
 def encoder_input(encoder, x01: torch.Tensor, settings: dict) -> torch.Tensor:
-    """Pixels in [0, 1] -> the encoder's input under ``settings`` (normalised, maybe padded). The pixels were
-    checked on the host when batched (``dense.datasets.common.collate``): no device sync here."""
+    """Pixels in [0, 1] -> the encoder's input under ``settings`` (normalised, maybe padded); NaN or
+    out-of-range pixels (0-255 floats) are a one-line error (``dense.extract.check_pixels``)."""
+    from dense.extract import check_pixels
+    if not x01.is_cuda:  # CUDA inputs were checked on the host before their copy (BatchPreprocessor, load_image):
+        check_pixels(x01)  # reading device values here would stall every training step
     if settings['preprocess'] == 'probe3d':
         mean = x01.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
         std = x01.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)

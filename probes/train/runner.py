@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import time
 import uuid
@@ -20,7 +19,7 @@ from dense.datasets.common import collate
 from probes.tasks import build_task
 from probes.train import holdout
 from probes.train.checkpoint import WeightsOnlyCheckpointHook, check_resume_checkpoint
-from probes.train.console import ProbeRunner, visualizer_config
+from probes.train.console import ProbeRunner, runner_config, visualizer_config
 from probes.train.config import check_config, data_options, load_config, task_options
 from probes.train.hooks import ProgressBarHook
 from probes.train.metric import ProbeMetric, select_best
@@ -107,7 +106,8 @@ def _train_loader(cfg: Config, model: ProbeModel) -> dict:
     if not cfg.get('cache'):
         return _loader(cfg, 'train', True)
     from probes.train.cached import cached_train_loader
-    return cached_train_loader(cfg, model, lambda num, batch: resolve_schedule(cfg.schedule, num, batch))
+    return cached_train_loader(cfg, model, lambda: _dataset(cfg, 'train'),
+                               lambda num, batch: resolve_schedule(cfg.schedule, num, batch))
 
 
 def _distributed(cfg: Config) -> dict:
@@ -117,8 +117,8 @@ def _distributed(cfg: Config) -> dict:
     dist.init_distributed(launcher, cfg.get('dist_backend'))
     if launcher == 'none':
         return dict(launcher='none')
-    return dict(launcher=launcher, cfg=dict(model_wrapper_cfg=dist.wrapper_cfg()),
-                env_cfg=dict(dist_cfg=dict(backend=cfg.get('dist_backend') or torch.distributed.get_backend())))
+    cfg.setdefault('model_wrapper_cfg', dist.wrapper_cfg())  # mmengine's Runner reads it from its cfg
+    return dict(launcher=launcher, env_cfg=dict(dist_cfg=dict(backend=cfg.get('dist_backend') or torch.distributed.get_backend())))
 
 
 def _optimizer(cfg: Config, model: ProbeModel) -> OptimWrapper:
@@ -196,12 +196,9 @@ def build_runner(cfg: Config, model: ProbeModel, resume: bool = False, hooks: tu
                         interval=schedule.get('checkpoint_interval', schedule['max_iters'])),
         logger=dict(type='LoggerHook', interval=schedule.get('log_interval', 50), log_metric_by_epoch=False))
     default_hooks.update(cfg.get('default_hooks') or {})
-    runner_cfg = cfg
-    if 'cfg' in distributed:  # DDP's model_wrapper_cfg travels in the runner's config
-        runner_cfg = copy.deepcopy(cfg)
-        runner_cfg.merge_from_dict(distributed.pop('cfg'))
     return ProbeRunner(
-        model=model, work_dir=cfg.work_dir, cfg=runner_cfg, visualizer=visualizer_config(cfg),
+        model=model, work_dir=cfg.work_dir, cfg=runner_config(cfg, distributed.pop('cfg', {})),
+        visualizer=visualizer_config(cfg),
         # unique: mmengine keys its logger and visualizer instances by this name
         experiment_name=cfg.get('experiment_name') or f'{time.strftime("%Y%m%d_%H%M%S")}_{uuid.uuid4().hex[:8]}',
         train_dataloader=train_loader, val_dataloader=_loader(cfg, 'holdout' if select else 'val', False),
