@@ -22,14 +22,16 @@ from dense.scenes import CLASS_NAMES, SceneSet
 from dense.scenes.batch import to_batch
 from probes.cli_train import add_train_device_argument, select_device
 
-DEMO_CONFIG = Path(__file__).resolve().parents[1] / 'configs' / 'demo' / 'scenes_tiny224.py'
+# the shipped scene-trained encoder by default (configs/demo/scenes_tiny224.py: the random-init 'tiny' one)
+DEMO_CONFIG = Path(__file__).resolve().parents[1] / 'configs' / 'demo' / 'scenes_scenes-sigmoid-128.py'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--config', default=str(DEMO_CONFIG), help='probe config (mmengine python file)')
     parser.add_argument('--encoder', default=None, help='override the config\'s encoder variant')
-    parser.add_argument('--weights', default=None, help='encoder weights (default: random init)')
+    parser.add_argument('--weights', default=None, help='encoder weights (default: the variant\'s shipped weights, '
+                        'else random init)')
     parser.add_argument('--num-images', type=int, default=None, help='val scenes in the feature figures')
     add_train_device_argument(parser)
 

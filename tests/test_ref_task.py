@@ -1,5 +1,6 @@
 """The referring task on the real (random-init 'test') text tower: head inputs, losses, predictions, truncation
 warning; both smoke configs end to end through the runner (Acc@0.5 per split in metrics.json and the table)."""
+import json
 import math
 from pathlib import Path
 
@@ -94,3 +95,44 @@ def test_smoke_config_trains_and_reports_acc_per_split(name, tmp_path):
         assert {f'{probe}/Acc@0.5.{s}' for s in ('refcoco_testA', 'refcoco_testB', 'refcoco+_testA', 'refcoco+_testB',
                                                  'refcocog_test')} <= set(results['metrics']['test'])
     assert (tmp_path / 'run' / 'metrics.json').is_file() and (tmp_path / 'run' / 'probes.safetensors').is_file()
+    if cfg.data['train']['type'] == 'ref_scenes':
+        _predict_with_an_expression(cfg, results['best']['ref/ref_decoder']['probe'], tmp_path)
+
+
+def _predict_with_an_expression(cfg, probe, tmp_path):
+    """``sprobe predict`` grounds an expression: a box JSON inside the image and an overlay; no expression: an error."""
+    from PIL import Image
+    from dense.scenes import render_scene
+    from probes.train.evaluate import run_predict
+    Image.fromarray(render_scene(3, (48, 80)).image).save(tmp_path / 'scene.png')
+    weights = tmp_path / 'run' / 'probes.safetensors'
+    written = run_predict(cfg, weights, [str(tmp_path / 'scene.png')], tmp_path / 'preds', probe, device='cpu',
+                          expression='the red sphere')
+    assert sorted(p.name for p in written) == ['scene.json', 'scene.png']
+    box = json.loads((tmp_path / 'preds' / 'scene.json').read_text())
+    x0, y0, x1, y1 = box['box']
+    assert box['expression'] == 'the red sphere' and 0 <= x0 <= x1 <= 80 and 0 <= y0 <= y1 <= 48
+    with pytest.raises(ValueError, match='--expression'):
+        run_predict(cfg, weights, [str(tmp_path / 'scene.png')], tmp_path / 'preds', probe, device='cpu')
+
+
+def test_scenes_experiment_writes_summary_and_overlays(tmp_path):
+    from probes.experiments.ref_scenes import run_experiment
+    summary = run_experiment(str(ROOT / 'configs/ref/scenes_decoder-baselines_test-64_smoke.py'), str(tmp_path),
+                             {'schedule.max_iters': 1, 'schedule.warmup_iters': 0})
+    assert set(summary) >= {'ref_decoder', 'ref_similarity', 'ref_centre', 'ref_largest', 'decoder_probe'}
+    assert summary['figures'] and all(Path(p).is_file() for p in summary['figures'])
+    assert json.loads((tmp_path / 'summary.json').read_text())['decoder_probe'] == summary['decoder_probe']
+
+
+@pytest.mark.parametrize('path', sorted((ROOT / 'configs/ref').glob('*.py')), ids=lambda p: p.stem)
+def test_ref_configs_are_complete(path):
+    from dense.datasets import DATASETS
+    from probes.heads import HEADS
+    cfg = as_config(path)
+    assert cfg.tasks == {'ref': {}} and path.stem == Path(cfg.work_dir).name
+    assert all(cfg.data[s]['type'] in DATASETS for s in ('train', 'val', 'test'))
+    assert all(h in HEADS for g in cfg.probes for h in g['heads'])
+    if 'smoke' not in path.stem:  # every experiment has a smoke variant: same data set and heads
+        prefix = '_'.join(path.stem.split('_')[:2]) + '_'
+        assert any(s.stem.startswith(prefix) for s in (ROOT / 'configs/ref').glob('*_smoke.py'))

@@ -13,14 +13,14 @@ probes = [
     dict(task='normals', heads=['dpt'], layers=_layers, lrs=[2e-3], head_opts=_dpt),
 ]
 data = dict(
-    train=dict(type='scenes', split='train', size=(64, 64), num=128),
+    train=dict(type='scenes', split='train', size=(64, 64), num=96),
     val=dict(type='scenes', split='val', size=(64, 64), num=16),
-    test=dict(type='scenes', split='test', size=(64, 64), num=48),
+    test=dict(type='scenes', split='test', size=(64, 64), num=32),
 )
 train_batch_size = 8
 val_batch_size = 16
 num_workers = 0
 optimizer = dict(weight_decay=1e-2)
-schedule = dict(max_iters=100, warmup_iters=10, policy='cosine', checkpoint_interval=100, log_interval=50)
+schedule = dict(max_iters=60, warmup_iters=6, policy='cosine', checkpoint_interval=60, log_interval=30)
 seed = 0
 work_dir = 'work_dirs/rank/scenes_linear-dpt_scenes-64_probes'

@@ -54,6 +54,11 @@ class RefCOCODataset(Dataset):
         self.samples = self.samples[:num] if num is not None else self.samples
         self.size, self.augment = size, augment
 
+    @property
+    def metainfo(self) -> dict:
+        """What mmengine reads from a data set: nothing per class here (boxes carry their own labels)."""
+        return {}
+
     def __len__(self) -> int:
         return len(self.samples)
 
@@ -95,6 +100,11 @@ class RefScenesDataset(Dataset):
         if not self.items:
             raise ValueError(f'ref_scenes: the {split} split (num={num}) has no referring expressions')
         self.split, self.augment = split, augment
+
+    @property
+    def metainfo(self) -> dict:
+        """What mmengine reads from a data set: nothing per class here (boxes carry their own labels)."""
+        return {}
 
     def __len__(self) -> int:
         return len(self.items)

@@ -65,10 +65,11 @@ class ScenePool:
     def __len__(self) -> int:
         return len(self.images)
 
-    def batch(self, indices, rng: np.random.Generator) -> tuple[torch.Tensor, list[str]]:
-        """Images float (N, 3, H, W) in [0, 1] and one random true caption per image."""
+    def batch(self, indices, rng: np.random.Generator, **caption) -> tuple[torch.Tensor, list[str]]:
+        """Images float (N, 3, H, W) in [0, 1] and one random true caption per image (``caption``: options of
+        :func:`scene_caption`)."""
         images = torch.from_numpy(self.images[np.asarray(indices)]).permute(0, 3, 1, 2).float() / 255
-        captions = [scene_caption(*self.facts[int(i)], self.size * self.size, rng) for i in indices]
+        captions = [scene_caption(*self.facts[int(i)], self.size * self.size, rng, **caption) for i in indices]
         return images, captions
 
 

@@ -84,7 +84,8 @@ class Pretrainer:
         torch.manual_seed(cfg.seed + 2)
         self.dense = DenseParts(self.model.variant.width, cfg.dense['prototypes'])
         self.teacher = copy.deepcopy(self.student_parts()).requires_grad_(False)
-        self.centres = nn.ModuleDict({'glob': Centre(cfg.dense['prototypes']), 'patch': Centre(cfg.dense['prototypes'])})
+        k = cfg.dense['prototypes']
+        self.centres = nn.ModuleDict({'glob': Centre(k), 'patch': Centre(k)})
         params = [*self.model.parameters(), *self.dense.parameters()]
         decay = [p for p in params if p.ndim >= 2]
         rest = [p for p in params if p.ndim < 2]
@@ -111,7 +112,8 @@ class Pretrainer:
         cfg = self.cfg
         rng = np.random.default_rng([cfg.seed, step])
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
-        images, captions = self.pool.batch(rng.choice(len(self.pool), cfg.batch_size, replace=False), rng)
+        images, captions = self.pool.batch(rng.choice(len(self.pool), cfg.batch_size, replace=False), rng,
+                                           **cfg.data.get('captions', {}))
         x = (images - 0.5) / 0.5
         tokens = self.model.tokens(x)
         out = {'sigmoid': sigmoid_loss(self.model.pool(tokens), self.model.encode_text(self.tokenizer(captions)),

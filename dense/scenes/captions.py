@@ -36,7 +36,7 @@ def _relation(objects: list, i: int, j: int) -> str | None:
 
 
 def scene_caption(objects: list, floor: str, image_area: int, rng: np.random.Generator,
-                  p_attr: float = 0.8, p_relation: float = 0.5) -> str:
+                  p_attr: float = 0.8, p_relation: float = 0.5, max_objects: int = MAX_OBJECTS) -> str:
     """One random true caption of a scene.
 
     Args:
@@ -46,6 +46,7 @@ def scene_caption(objects: list, floor: str, image_area: int, rng: np.random.Gen
         rng: Source of the caption's choices.
         p_attr: Probability of naming each of size and colour.
         p_relation: Probability of relating the first two objects named (when a relation holds).
+        max_objects: At most this many objects are named (the largest visible ones).
 
     Returns:
         Lower-case caption text.
@@ -55,7 +56,7 @@ def scene_caption(objects: list, floor: str, image_area: int, rng: np.random.Gen
     floor_words = f'{FLOORS[floor]} floor'
     if not visible:
         return f'an empty {floor_words}'
-    chosen = visible[:int(rng.integers(1, min(MAX_OBJECTS, len(visible)) + 1))]
+    chosen = visible[:int(rng.integers(1, min(max_objects, len(visible)) + 1))]
     phrases = [_phrase(objects[k], rng, p_attr)[0] for k in chosen]
     if len(chosen) > 1 and rng.random() < p_relation:
         word = _relation(objects, chosen[0], chosen[1])

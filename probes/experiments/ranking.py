@@ -33,6 +33,17 @@ def _encoder_spec(entry: dict) -> dict:
     return {k: v for k, v in entry.items() if k != 'label'}
 
 
+def flat_metrics(metrics: dict) -> dict:
+    """``{name: value}`` of an evaluation's metrics, flat or grouped by split (``{'test': {...}}``)."""
+    out = {}
+    for k, v in metrics.items():
+        if isinstance(v, dict):
+            out.update(flat_metrics(v))
+        elif isinstance(v, (int, float)):
+            out[k] = v
+    return out
+
+
 def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path) -> dict:
     """All metrics of one encoder and seed: ``{'<task>/<head>/<metric>' | '<evaluation>/<metric>': value}``."""
     from probes.evaluations import EVALUATIONS, run_evaluation
@@ -54,8 +65,8 @@ def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path) -> dict:
         ev_cfg.encoder = probe_cfg.encoder
         ev_cfg.evaluation['seed'] = seed
         ev_cfg.work_dir = str(work_dir / kind)
-        metrics = run_evaluation(ev_cfg, encoder=encoder)['metrics']
-        out.update({f'{kind}/{k}': v for k, v in metrics.items() if isinstance(v, (int, float))})
+        out.update({f'{kind}/{k}': v for k, v in flat_metrics(run_evaluation(ev_cfg, encoder=encoder)['metrics'])
+                    .items()})
     return out
 
 
@@ -93,8 +104,9 @@ def markdown(summary: dict) -> str:
     for label, row in summary['table'].items():
         lines.append(f'| {label} | ' + ' | '.join(f'{row[k]["mean"]:.3f} ± {row[k]["std"]:.3f}' for k in keys) + ' |')
     lines += ['', '| comparison | metric | gap (better direction) | every seed |', '|---|---|---|---|']
-    lines += [f'| {c["better"]} > {c["worse"]} | {c["metric"]} | {c["gap"]:+.3f} | {"yes" if c["separated"] else "no"} |'
-              for c in summary['checks']]
+    for c in summary['checks']:
+        lines.append(f'| {c["better"]} > {c["worse"]} | {c["metric"]} | {c["gap"]:+.3f} | '
+                     f'{"yes" if c["separated"] else "no"} |')
     return '\n'.join(lines) + '\n'
 
 

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import torch
+from mmengine.config import DictAction
 
 from dense.datasets import build_dataset
 from dense.datasets.common import collate
@@ -43,9 +44,11 @@ def referring_overlays(cfg, probe: str, split: str = 'test', num: int = 4) -> li
     return written
 
 
-def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None) -> dict:
-    """Train the grid; return the test Acc@0.5 of the best probe of each family and the decoder's probe name."""
-    cfg = as_config(config)
+def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None, options: dict | None = None) -> dict:
+    """Train the grid; return the test Acc@0.5 of the best probe of each family and the decoder's probe name.
+    ``options`` override config keys (``encoder.name=scenes-dense``, ...)."""
+    from probes.train.config import apply_options
+    cfg = apply_options(as_config(config), options or {})
     if work_dir:
         cfg.work_dir = work_dir
     results = run_training(cfg)
@@ -60,13 +63,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Command-line options."""
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument('--work-dir')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys, e.g. encoder.name=scenes-dense schedule.max_iters=800')
 
 
 def run(args: argparse.Namespace) -> int:
     """Run, print the numbers; exit status 1 unless the decoder beats the similarity, centre and largest-object
     baselines on test Acc@0.5."""
     torch.set_num_threads(1)
-    s = run_experiment(args.config, args.work_dir)
+    s = run_experiment(args.config, args.work_dir, args.cfg_options)
     names = [g.split('/', 1)[1] for g in BASELINES]
     print('test Acc@0.5  ' + '  '.join(f'{n}: {s[n]:.2f}' for n in names)
           + f"  decoder ({s['decoder_probe']}): {s['ref_decoder']:.2f}")

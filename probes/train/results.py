@@ -31,7 +31,7 @@ def run_header(cfg, encoder: torch.nn.Module) -> dict:
 
 
 # data set types whose images are generated (random weights are expected there: demos, tests)
-SYNTHETIC_DATA = ('scenes', 'scenes_detection')
+SYNTHETIC_DATA = ('scenes', 'scenes_detection', 'ref_scenes')
 
 
 def random_weights_warning(cfg, encoder: torch.nn.Module) -> str | None:

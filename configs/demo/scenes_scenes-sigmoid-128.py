@@ -2,7 +2,7 @@
 # scenes; pass --encoder tiny for a random-init SigLIP 2-architecture model instead.
 # Feature figures at 224 px (the demo renders them itself); probes trained briefly at 128 px from one encoder
 # forward per batch: a linear segmentation probe (TIPS protocol, last layer), DPT depth and DPT normal probes.
-encoder = dict(name='scenes-dense', weights=None)  # weights=None: the shipped ones
+encoder = dict(name='scenes-sigmoid', weights=None)  # weights=None: the shipped ones
 _layers = [[-4, -3, -2, -1]]  # the scenes encoders have 6 blocks: DPT reads the last four
 tasks = dict(
     seg=dict(num_classes=6, class_names=['ground', 'sphere', 'box', 'cylinder', 'cone', 'capsule']),
