@@ -6,7 +6,7 @@ from probes.demo import DEMO_CONFIG, run_demo
 
 def test_demo_writes_metrics_and_figures(tmp_path):
     text = DEMO_CONFIG.read_text()
-    for old, new in (("name='scenes-sigmoid'", "name='test'"), ('(128, 128), num=240', '(64, 64), num=8'),
+    for old, new in (("name='tiny'", "name='test'"), ('(128, 128), num=240', '(64, 64), num=8'),
                      ('(128, 128), num=24', '(64, 64), num=4'), ('(224, 224), num_images=6', '(64, 64), num_images=3'),
                      ('crop_size=(128, 128)', 'crop_size=(64, 64)'), ('max_iters=120, warmup_iters=12', 'max_iters=2, warmup_iters=1'),
                      ('checkpoint_interval=120', 'checkpoint_interval=2')):

@@ -1,6 +1,7 @@
 # The README's demo: the shipped scene-trained encoder (dense/encoders/shipped, sha256-checked) on the embedded
 # scenes; pass --encoder tiny for a random-init SigLIP 2-architecture model instead.
-# Feature figures at 224 px (the demo renders them itself); probes trained briefly at 128 px from one encoder
+# Feature figures at 224 px (the demo renders them itself); probes trained briefly at 64 px (the encoder's native
+# size; TIPS's DPT decoder predicts at 8x the patch grid, i.e. at full resolution for patch 8) from one encoder
 # forward per batch: a linear segmentation probe (TIPS protocol, last layer), DPT depth and DPT normal probes.
 encoder = dict(name='scenes-sigmoid', weights=None)  # weights=None: the shipped ones
 _layers = [[-4, -3, -2, -1]]  # the scenes encoders have 6 blocks: DPT reads the last four
@@ -17,9 +18,9 @@ probes = [
     dict(task='normals', heads=['dpt'], layers=_layers, lrs=[2e-3], head_opts=_dpt),
 ]
 data = dict(
-    train=dict(type='scenes', split='train', size=(128, 128), num=240,
-               augment=dict(crop_size=(128, 128), scale_range=(1.0, 1.0), flip=True)),
-    val=dict(type='scenes', split='val', size=(128, 128), num=24),
+    train=dict(type='scenes', split='train', size=(64, 64), num=240,
+               augment=dict(crop_size=(64, 64), scale_range=(1.0, 1.0), flip=True)),
+    val=dict(type='scenes', split='val', size=(64, 64), num=24),
 )
 feature_figures = dict(size=(224, 224), num_images=6)
 train_batch_size = 8
