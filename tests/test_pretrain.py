@@ -77,6 +77,16 @@ def test_sigmoid_loss_matches_pairwise_binary_cross_entropy():
             logit = F.cosine_similarity(img[i], txt[j], dim=0) * t.exp() + b
             expected += F.binary_cross_entropy_with_logits(logit, torch.tensor([float(i == j)]), reduction='sum')
     assert torch.allclose(sigmoid_loss(img, txt, t, b), expected / 5, atol=1e-5)
+    # identical captions (pairs 1-3) as positives: the same sum with those two labels flipped to 1
+    same = torch.zeros(5, 5, dtype=torch.bool)
+    same[1, 3] = same[3, 1] = True
+    expected_same = 0.0
+    for i in range(5):
+        for j in range(5):
+            logit = F.cosine_similarity(img[i], txt[j], dim=0) * t.exp() + b
+            target = torch.tensor([float(i == j or bool(same[i, j]))])
+            expected_same += F.binary_cross_entropy_with_logits(logit, target, reduction='sum')
+    assert torch.allclose(sigmoid_loss(img, txt, t, b, same), expected_same / 5, atol=1e-5)
 
 
 def test_distillation_loss_centre_masks_and_crops():

@@ -14,10 +14,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
-def sigmoid_loss(image: Tensor, text: Tensor, log_scale: Tensor, bias: Tensor) -> Tensor:
-    """SigLIP loss of matching image / text embeddings ``(N, D)`` (row i of each is a positive pair)."""
+def sigmoid_loss(image: Tensor, text: Tensor, log_scale: Tensor, bias: Tensor,
+                 positives: Tensor | None = None) -> Tensor:
+    """SigLIP loss of matching image / text embeddings ``(N, D)`` (row i of each is a positive pair).
+
+    ``positives`` (bool ``(N, N)``, optional) marks further positive pairs, e.g. images whose captions are identical:
+    SigLIP's per-pair binary formulation takes several positives per row as they are; with the default (the
+    diagonal only) two identical captions are each other's negatives, which a small caption vocabulary makes common.
+    """
     logits = F.normalize(image, dim=-1) @ F.normalize(text, dim=-1).T * log_scale.exp() + bias
-    labels = 2 * torch.eye(len(image), device=image.device) - 1
+    eye = torch.eye(len(image), dtype=torch.bool, device=image.device)
+    positive = eye if positives is None else (positives.to(image.device) | eye)
+    labels = 2 * positive.float() - 1
     return -F.logsigmoid(labels * logits).sum() / len(image)
 
 

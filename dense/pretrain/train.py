@@ -116,8 +116,13 @@ class Pretrainer:
                                            **cfg.data.get('captions', {}))
         x = (images - 0.5) / 0.5
         tokens = self.model.tokens(x)
+        # duplicate_captions='positive': identical captions in a batch are positives of each other (default:
+        # negatives, as SigLIP's diagonal labels and the shipped encoders were trained)
+        same = None
+        if cfg.get('duplicate_captions', 'negative') == 'positive':
+            same = torch.tensor([[a == b for b in captions] for a in captions])
         out = {'sigmoid': sigmoid_loss(self.model.pool(tokens), self.model.encode_text(self.tokenizer(captions)),
-                                       self.model.logit_scale, self.model.logit_bias)}
+                                       self.model.logit_scale, self.model.logit_bias, same)}
         if self.dense_active(step):
             out.update(self.dense_losses(x, gen))
         return out

@@ -16,7 +16,7 @@ KNOWN_KEYS = frozenset({
     'experiment_name', 'evaluation', 'feature_figures', 'visualizer', 'custom_hooks', 'default_hooks',
     'tensorboard', 'cache', 'features', 'launcher', 'dist_backend', 'lr_selection', 'train_shuffle', 'compile',
     # sprobe pretrain / rank configs
-    'batch_size', 'encoders', 'evaluations', 'seeds'})
+    'batch_size', 'encoders', 'evaluations', 'seeds', 'duplicate_captions'})
 
 
 def load_config(path: str | Path) -> Config:
