@@ -102,17 +102,22 @@ class _SyncCounter:
         return counted
 
 
-def test_training_step_has_no_host_device_sync(monkeypatch):
-    """A whole ``train_step`` (data preprocessor, one encoder forward, seg + depth + normals losses, backward,
-    AdamW) between two logging iterations reads no tensor value on the host (on CPU only the python-level reads
-    can be seen; benchmarks/gpu_check.py runs steps under ``torch.cuda.set_sync_debug_mode('error')``)."""
+def _joint_model() -> ProbeModel:
+    """Linear and DPT probes for seg, depth and normals on the 'test' encoder, one forward per batch."""
     enc = build_encoder('test')
     tasks = {'seg': build_task('seg', num_classes=6), 'depth': build_task('depth', max_depth=10.0),
              'normals': build_task('normals', uncertainty=True)}
     specs = [s for task in tasks for s in expand_grid(
         dict(task=task, heads=['linear', 'dpt'], layers=['default'], lrs=[1e-3],
              head_opts=dict(dpt=dict(hidden_dim=16, reassemble_dims=(8, 8, 16, 16)))), enc.depth, enc.default_layers)]
-    model = ProbeModel(enc, tasks, specs)
+    return ProbeModel(enc, tasks, specs)
+
+
+def test_training_step_has_no_host_device_sync(monkeypatch):
+    """A whole ``train_step`` (data preprocessor, one encoder forward, seg + depth + normals losses, backward,
+    AdamW) between two logging iterations reads no tensor value on the host (on CPU only the python-level reads
+    can be seen; benchmarks/gpu_check.py runs steps under ``torch.cuda.set_sync_debug_mode('error')``)."""
+    model = _joint_model()
     model.log_interval = 10
     optim = OptimWrapper(torch.optim.AdamW(model.parameters(), lr=1e-3))
     hub = MessageHub.get_instance('sync-test')
@@ -159,13 +164,7 @@ def test_cuda_inductor_compiled_encoder_matches_eager():
 @needs_cuda
 def test_cuda_training_step_never_syncs():
     """``torch.cuda.set_sync_debug_mode('error')`` raises on any host-device sync inside the step."""
-    enc = build_encoder('test')
-    tasks = {'seg': build_task('seg', num_classes=6), 'depth': build_task('depth', max_depth=10.0),
-             'normals': build_task('normals', uncertainty=True)}
-    specs = [s for task in tasks for s in expand_grid(
-        dict(task=task, heads=['linear', 'dpt'], layers=['default'], lrs=[1e-3],
-             head_opts=dict(dpt=dict(hidden_dim=16, reassemble_dims=(8, 8, 16, 16)))), enc.depth, enc.default_layers)]
-    model = ProbeModel(enc, tasks, specs).cuda()
+    model = _joint_model().cuda()
     model.log_interval = 10
     optim = OptimWrapper(torch.optim.AdamW(model.parameters(), lr=1e-3))
     hub = MessageHub.get_instance('cuda-sync-test')
