@@ -1,9 +1,12 @@
 # The sigmoid + dense recipe (SigLIP 2's additions: SILC local-to-global self-distillation with an EMA teacher and
-# TIPS-style masked patch prediction, from 40 % of training) on the same scenes and model, with richer captions and
-# 250 steps. Produces scenes-dense:
+# TIPS-style masked patch prediction, from dense.start = 50 % of training) on the same scenes, captions, model and
+# schedule as the sigmoid recipe: only the recipe differs. Produces scenes-dense:
 #   sprobe pretrain configs/pretrain/scenes_sigmoid-dense_scenes-64.py --ship scenes-dense
+# Up to dense.start both recipes take identical steps (same seed, batches and schedule; the teacher's EMA runs in
+# both), so the run may branch from the sigmoid run's checkpoint at that step, as the shipped one did:
+#   cp work_dirs/pretrain/scenes_sigmoid_scenes-64/checkpoint-1000.pt \
+#      work_dirs/pretrain/scenes_sigmoid-dense_scenes-64/checkpoint.pt
+#   sprobe pretrain configs/pretrain/scenes_sigmoid-dense_scenes-64.py --resume --ship scenes-dense
 _base_ = ['./scenes_sigmoid_scenes-64.py']
 recipe = 'sigmoid+dense'
-data = dict(captions=dict(max_objects=2, p_relation=0.5))  # up to two objects, half of the pairs related
-max_iters = 250
 work_dir = 'work_dirs/pretrain/scenes_sigmoid-dense_scenes-64'

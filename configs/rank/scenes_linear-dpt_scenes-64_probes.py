@@ -7,13 +7,13 @@ tasks = dict(seg=dict(num_classes=6, class_names=['ground', 'sphere', 'box', 'cy
 _layers = [[1, 2, 4, 5]]
 _dpt = dict(dpt=dict(hidden_dim=16, reassemble_dims=(8, 16, 16, 16)))
 probes = [
-    dict(task='seg', heads=['linear'], layers=[[-1]], lrs=[3e-3]),
+    dict(task='seg', heads=['linear'], layers=[[-1]], lrs=[1e-2]),
     dict(task='seg', heads=['dpt'], layers=_layers, lrs=[2e-3], head_opts=_dpt),
     dict(task='depth', heads=['dpt'], layers=_layers, lrs=[2e-3], head_opts=_dpt),
     dict(task='normals', heads=['dpt'], layers=_layers, lrs=[2e-3], head_opts=_dpt),
 ]
 data = dict(
-    train=dict(type='scenes', split='train', size=(64, 64), num=96),
+    train=dict(type='scenes', split='train', size=(64, 64), num=256),
     val=dict(type='scenes', split='val', size=(64, 64), num=16),
     test=dict(type='scenes', split='test', size=(64, 64), num=32),
 )
@@ -21,6 +21,6 @@ train_batch_size = 8
 val_batch_size = 16
 num_workers = 0
 optimizer = dict(weight_decay=1e-2)
-schedule = dict(max_iters=60, warmup_iters=6, policy='cosine', checkpoint_interval=60, log_interval=30)
+schedule = dict(max_iters=160, warmup_iters=8, policy='cosine', checkpoint_interval=160, log_interval=40)
 seed = 0
 work_dir = 'work_dirs/rank/scenes_linear-dpt_scenes-64_probes'

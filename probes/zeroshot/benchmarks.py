@@ -81,8 +81,8 @@ def class_queries(benchmark: Benchmark) -> tuple:
         things = _mmseg_classes('COCOStuffDataset')[:80]
         return (VOC_BACKGROUND, (*_PERSON, 'body'), *((n,) for n in things[1:]))
     if benchmark.layout == 'scenes':
-        from dense.scenes import CLASS_NAMES
-        return tuple((n,) for n in CLASS_NAMES)
+        from dense.scenes import CLASS_NAMES   # the scene captions call the ground 'floor'
+        return tuple(('ground', 'floor') if n == 'ground' else (n,) for n in CLASS_NAMES)
     if benchmark.name.startswith('context'):
         names = _mmseg_classes('PascalContextDataset59')
         return tuple((n,) for n in (('background',) if benchmark.background else ()) + names)
