@@ -123,6 +123,8 @@ def test_scenes_experiment_writes_summary_and_overlays(tmp_path):
     assert set(summary) >= {'ref_decoder', 'ref_similarity', 'ref_centre', 'ref_largest', 'decoder_probe'}
     assert summary['figures'] and all(Path(p).is_file() for p in summary['figures'])
     assert json.loads((tmp_path / 'summary.json').read_text())['decoder_probe'] == summary['decoder_probe']
+    row = f"| decoder (`{summary['decoder_probe']}`) | {summary['ref_decoder']:.2f} |"
+    assert row in (tmp_path / 'summary.md').read_text()
 
 
 @pytest.mark.parametrize('path', sorted((ROOT / 'configs/ref').glob('*.py')), ids=lambda p: p.stem)

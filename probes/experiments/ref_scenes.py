@@ -18,7 +18,7 @@ from mmengine.config import DictAction
 
 from dense.datasets import build_dataset
 from dense.datasets.common import collate
-from dense.io import write_json
+from dense.io import write_bytes, write_json
 from probes.train import as_config, run_training
 
 DEFAULT_CONFIG = 'configs/ref/scenes_decoder-baselines_tiny-128.py'
@@ -44,6 +44,14 @@ def referring_overlays(cfg, probe: str, split: str = 'test', num: int = 4) -> li
     return written
 
 
+def markdown(summary: dict) -> str:
+    """The test Acc@0.5 of the decoder and the three baselines as a markdown table."""
+    rows = [('decoder (`%s`)' % summary['decoder_probe'], 'ref_decoder'), ('similarity map -> box', 'ref_similarity'),
+            ('centre box (learned constant)', 'ref_centre'), ('largest object', 'ref_largest')]
+    lines = [f"| test Acc@0.5 (%), encoder `{summary['encoder']}` | |", '|---|---|']
+    return '\n'.join(lines + [f'| {label} | {summary[key]:.2f} |' for label, key in rows]) + '\n'
+
+
 def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None, options: dict | None = None) -> dict:
     """Train the grid; return the test Acc@0.5 of the best probe of each family and the decoder's probe name.
     ``options`` override config keys (``encoder.name=scenes-dense``, ...)."""
@@ -53,9 +61,10 @@ def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None, op
         cfg.work_dir = work_dir
     results = run_training(cfg)
     summary = {group.split('/', 1)[1]: results['best'][group]['test']['Acc@0.5'] for group in (DECODER, *BASELINES)}
-    summary['decoder_probe'] = results['best'][DECODER]['probe']
+    summary['decoder_probe'], summary['encoder'] = results['best'][DECODER]['probe'], cfg.encoder['name']
     summary['figures'] = [str(p) for p in referring_overlays(cfg, summary['decoder_probe'])]
     write_json(Path(cfg.work_dir) / 'summary.json', summary, sort_keys=True)
+    write_bytes(Path(cfg.work_dir) / 'summary.md', markdown(summary).encode())
     return summary
 
 
@@ -75,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     names = [g.split('/', 1)[1] for g in BASELINES]
     print('test Acc@0.5  ' + '  '.join(f'{n}: {s[n]:.2f}' for n in names)
           + f"  decoder ({s['decoder_probe']}): {s['ref_decoder']:.2f}")
+    print(markdown(s), end='')
     ok = all(s['ref_decoder'] > s[n] for n in names)
     print('decoder > every baseline:', 'yes' if ok else 'NO')
     return 0 if ok else 1
