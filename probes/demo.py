@@ -22,9 +22,9 @@ from dense.scenes import CLASS_NAMES, SceneSet
 from dense.scenes.batch import to_batch
 from probes.cli_train import add_train_device_argument, select_device
 
-# the random-init 'tiny' encoder by default: the shipped scene-trained ones (configs/demo/scenes_scenes-sigmoid-64.py)
-# are barely trained yet and rank below it (docs/encoders.md); they become the default once they are trained
-DEMO_CONFIG = Path(__file__).resolve().parents[1] / 'configs' / 'demo' / 'scenes_tiny224.py'
+# the shipped scene-trained encoder by default (it beats random init on segmentation and kNN; docs/encoders.md);
+# configs/demo/scenes_tiny224.py runs the random-init 'tiny' one
+DEMO_CONFIG = Path(__file__).resolve().parents[1] / 'configs' / 'demo' / 'scenes_scenes-sigmoid-64.py'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,5 @@
-# The README's demo: a random-init 'tiny' SigLIP 2-architecture encoder on the embedded scenes.
+# The demo with a random-init 'tiny' SigLIP 2-architecture encoder on the embedded scenes (the base of the README's
+# demo, configs/demo/scenes_scenes-sigmoid-64.py, which swaps in the shipped scene-trained encoder at 64 px).
 # Feature figures at 224 px (the demo renders them itself); probes trained briefly at 128 px from one encoder
 # forward per batch: a linear segmentation probe (TIPS protocol, last layer), DPT depth and DPT normal probes.
 encoder = dict(name='tiny', weights=None)
