@@ -32,39 +32,64 @@ def resize_matrix(src: int, dst: int) -> Tensor:
     return F.interpolate(eye, size=dst, mode='linear', align_corners=False)[0].T.contiguous()
 
 
+def _taps(matrix: Tensor) -> tuple[Tensor, Tensor]:
+    """The two source indices ``[2, dst]`` and weights ``[2, dst]`` of each row of a resize matrix (the second
+    weight 0 where a row has one non-zero)."""
+    used = matrix != 0
+    first = used.int().argmax(1)
+    last = matrix.shape[1] - 1 - used.flip(1).int().argmax(1)
+    second = torch.where(last != first, matrix.gather(1, last[:, None])[:, 0], 0)
+    return torch.stack([first, last]), torch.stack([matrix.gather(1, first[:, None])[:, 0], second])
+
+
 @functools.lru_cache(maxsize=64)
 def _resize_plan(size: tuple[int, int, int, int], step: int, dtype: torch.dtype, device: torch.device):
-    """The column resize ``[W, w]`` and the row blocks ``(y0, y1, s0, s1, weights[y1 - y0, s1 - s0])`` of
-    ``step`` output rows, each reading source rows ``s0:s1`` only (at most two non-zero weights per row); built
-    once per shape on the host, so a training step reads nothing back from the device."""
+    """Everything the loss needs of the resize from ``(h, w)`` to ``(H, W)``, built once per shape on the host (a
+    training step reads nothing back from the device): the column resize ``[W, w]``, the row blocks
+    ``(y0, y1, s0, s1, weights[y1 - y0, s1 - s0])`` of ``step`` output rows, each reading source rows ``s0:s1``
+    only (at most two non-zero weights per row), and the row and column taps (:func:`_taps`)."""
     h, w, height, width = size
-    rows = resize_matrix(h, height)
+    rows, cols = resize_matrix(h, height), resize_matrix(w, width)
     blocks = []
     for y0 in range(0, height, step):
         part = rows[y0:y0 + step]
         used = [i for i, total in enumerate(part.abs().sum(0).tolist()) if total]
         s0, s1 = used[0], used[-1] + 1
         blocks.append((y0, y0 + part.shape[0], s0, s1, part[:, s0:s1].to(device, dtype).contiguous()))
-    return resize_matrix(w, width).to(device, dtype), blocks
+    taps = [(index.to(device), weight.to(device, dtype)) for index, weight in (_taps(rows), _taps(cols))]
+    return cols.to(device, dtype), blocks, taps
 
 
-def _block_nll(block: Tensor, index: Tensor, keep: Tensor, scale: Tensor | None) -> tuple[Tensor, Tensor | None]:
-    """The sum of ``logsumexp - logit[label]`` over the labelled pixels of ``block`` ``[r, C, W]`` (labels
-    ``index``, mask ``keep`` ``[r, 1, W]``) and, given ``scale`` (``keep`` as floats), its gradient
-    ``softmax - onehot`` (zero on unlabelled pixels), written over ``block``."""
-    picked = block.gather(1, index)
+def _label_term(target: Tensor, scale: Tensor, taps, shape: tuple[int, int, int]) -> Tensor:
+    """``U^T(onehot(target) * scale)`` ``[N, C, h, w]``: the labelled pixels' one-hot maps taken back through the
+    (linear) resize ``U``. ``sum(logits * this)`` is the sum of the label logits of the resized logits, and
+    ``-this`` their gradient: the label half of the cross-entropy, at the logits' size and shared by the probes."""
+    (row_index, row_weight), (col_index, col_weight) = taps
+    c, h, w = shape
+    out = scale.new_zeros(target.shape[0], c * h * w)
+    for a in range(2):
+        for b in range(2):
+            cell = (target * h + row_index[a][:, None]) * w + col_index[b][None, :]
+            out.scatter_add_(1, cell.flatten(1), (scale * row_weight[a][:, None] * col_weight[b][None, :]).flatten(1))
+    return out.view(-1, c, h, w)
+
+
+def _block_logsumexp(block: Tensor, scale: Tensor, want_grad: bool) -> Tensor:
+    """The sum of the log-sum-exp of the logits of ``block`` ``[r, C, W]`` over its labelled pixels (``scale``
+    ``[r, 1, W]``: 1 labelled, 0 not) and, if wanted, its gradient (the softmax, zero on unlabelled pixels)
+    written over ``block``."""
     top = block.amax(1, keepdim=True)
     soft = block.sub_(top).exp_()  # the block is a temporary: overwritten in place
     norm = soft.sum(1, keepdim=True)
-    nll = (top + norm.log() - picked).masked_fill_(~keep, 0).sum()
-    if scale is None:
-        return nll, None
-    return nll, soft.mul_(scale / norm).scatter_add_(1, index, -scale)
+    total = ((top + norm.log()) * scale).sum()
+    if want_grad:
+        soft.mul_(scale / norm)
+    return total
 
 
 class _UpsampledCrossEntropy(torch.autograd.Function):
-    """Per-image sums of pixel cross-entropies ``[P, N]``; their gradient is computed in ``forward``, block by
-    block, while the label-size logits are in cache (nothing downstream needs more than the per-image sums)."""
+    """Per-image sums of pixel cross-entropies ``[P, N]``. The log-sum-exp half runs block by block, its gradient
+    computed while the block is in cache; the label half is linear and shared: :func:`_label_term`."""
 
     @staticmethod
     def forward(ctx, logits: Tensor, labels: Tensor, ignore_index: int) -> Tensor:
@@ -72,27 +97,27 @@ class _UpsampledCrossEntropy(torch.autograd.Function):
         height, width = labels.shape[-2:]
         want_grad = ctx.needs_input_grad[0]
         step = max(1, min(height, BLOCK_FLOATS // (c * width)))  # output rows per block
-        cols, blocks = _resize_plan((h, w, height, width), step, logits.dtype, logits.device)
+        cols, blocks, taps = _resize_plan((h, w, height, width), step, logits.dtype, logits.device)
+        keep = labels != ignore_index
+        scale = keep.to(logits.dtype)
+        label_term = _label_term(torch.where(keep, labels, 0).long(), scale, taps, (c, h, w))
         # the width resize once, for every (probe, image) pair, probe-major: [P*N, h, C*W]
         wide = torch.matmul(logits.reshape(probes * n, c, h, w).transpose(1, 2), cols.T).flatten(2)
         grad_wide = torch.zeros_like(wide) if want_grad else None
-        keep = (labels != ignore_index)[:, :, None]  # [N, H, 1, W]
-        target = torch.where(keep, labels[:, :, None], 0).long()
-        scale = keep.to(logits.dtype)
+        scale = scale[:, :, None]  # [N, H, 1, W]
         totals = []
         for pair in range(probes * n):
-            image = pair % n
             for y0, y1, s0, s1, weights in blocks:
                 block = torch.mm(weights, wide[pair, s0:s1]).view(y1 - y0, c, width)
-                nll, grad = _block_nll(block, target[image, y0:y1], keep[image, y0:y1],
-                                       scale[image, y0:y1] if want_grad else None)
-                totals.append(nll)
+                totals.append(_block_logsumexp(block, scale[pair % n, y0:y1], want_grad))
                 if want_grad:  # back through the row resize (linear): its transpose
-                    grad_wide[pair, s0:s1].addmm_(weights.T, grad.view(y1 - y0, c * width))
+                    grad_wide[pair, s0:s1].addmm_(weights.T, block.view(y1 - y0, c * width))
         if want_grad:
             grad_wide = grad_wide.view(probes * n, h, c, width)
-            ctx.save_for_backward(torch.matmul(grad_wide, cols).transpose(1, 2).reshape(logits.shape))
-        return torch.stack(totals).view(probes, n, len(blocks)).sum(2)
+            grad = torch.matmul(grad_wide, cols).transpose(1, 2).reshape(logits.shape) - label_term
+            ctx.save_for_backward(grad)
+        lse = torch.stack(totals).view(probes, n, len(blocks)).sum(2)
+        return lse - (logits * label_term).sum((2, 3, 4))
 
     @staticmethod
     @torch.autograd.function.once_differentiable
