@@ -36,10 +36,12 @@ def _labels(n, classes, size, gen):
 
 @pytest.mark.parametrize('low,size', [((4, 5), (33, 41)), ((6, 6), (6, 6)), ((8, 7), (5, 3)), ((3, 3), (48, 48))])
 @pytest.mark.parametrize('avg_non_ignore', [False, True])
-def test_fused_loss_and_gradient_equal_the_unfused_computation(low, size, avg_non_ignore, monkeypatch):
-    """Up- (integer and fractional factors), identity and down-resizing; float64: exact up to 1e-12. Small blocks
-    force several row blocks per image."""
-    monkeypatch.setattr('probes.losses.segmentation.BLOCK_FLOATS', 64)
+@pytest.mark.parametrize('block', [64, 27100])
+def test_fused_loss_and_gradient_equal_the_unfused_computation(low, size, avg_non_ignore, block, monkeypatch):
+    """Up- (integer and fractional factors), identity and down-resizing; float64: exact up to 1e-12. Blocks of 64
+    floats: several row blocks per image (the CPU path); of 27,100: several (probe, image) pairs per block, the
+    last group smaller (33 x 41 labels: 4 + 2 pairs; the accelerator path)."""
+    monkeypatch.setattr('probes.losses.segmentation.BLOCK_FLOATS', block)
     gen = torch.Generator().manual_seed(0)
     logits = torch.randn(3, 2, 5, *low, generator=gen, dtype=torch.float64, requires_grad=True)
     labels = _labels(2, 5, size, gen)

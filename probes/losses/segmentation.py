@@ -6,12 +6,16 @@ The segmentation probes' loss is mmseg's (``mmseg/models/decode_heads/decode_hea
 ``F.interpolate`` + ``F.cross_entropy`` it materialises the label-size logits, their log-softmax and both gradients
 (``P x N x C x H x W`` floats each; 48 probes x 2 x 150 x 224^2 = 720 M) and streams them through memory five times.
 
-:func:`upsampled_cross_entropy` computes the same sum in row blocks that stay in cache: the width resize is a small
-matmul once per call, each block of output rows is one matmul with the few source rows it reads, then the
-log-sum-exp, the label logit and — when a gradient is wanted — the gradient of the loss with respect to the block
-(``softmax - onehot``, scaled), pushed straight back through the (linear) resize. Only the low-resolution gradient is
-kept for ``backward``. The resize weights are ``F.interpolate``'s own (an identity matrix resized), so the result is
-the unfused computation's up to float32 rounding (``tests/test_seg_loss_fused.py``).
+:func:`upsampled_cross_entropy` computes the same sums without materialising them. The cross-entropy of a pixel is
+``logsumexp(z) - z[label]`` with ``z`` the resized logits. The label half is linear in the logits, so its sum is
+``<logits, U^T onehot>`` (``U`` the resize): computed once per batch at the logits' size and shared by every probe
+of a grid, and ``-U^T onehot`` is its gradient. The log-sum-exp half runs in blocks of output rows that stay in
+cache: the width resize is one small matmul per call, each block is one matmul with the few source rows it reads,
+then its log-sum-exp and — when a gradient is wanted — its gradient (the softmax) pushed straight back through the
+resize's transpose. Only the low-resolution gradient is kept for ``backward``. The resize weights are
+``F.interpolate``'s own (the identity resized), so the result is the unfused computation's up to float rounding
+(``tests/test_seg_loss_fused.py``). Resizing the logits (C channels) rather than the features (>= 768) first is also
+the cheaper order for every probe here.
 """
 from __future__ import annotations
 
@@ -21,7 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-BLOCK_FLOATS = 1 << 18  # floats per block of label-size logits (1 MiB): an L2-sized working set
+BLOCK_FLOATS = 1 << 18  # floats per block of label-size logits on a CPU (1 MiB): an L2-sized working set
+DEVICE_BLOCK_FLOATS = 1 << 28  # on an accelerator (1 GiB): few, large kernels
 
 
 def resize_matrix(src: int, dst: int) -> Tensor:
@@ -75,13 +80,13 @@ def _label_term(target: Tensor, scale: Tensor, taps, shape: tuple[int, int, int]
 
 
 def _block_logsumexp(block: Tensor, scale: Tensor, want_grad: bool) -> Tensor:
-    """The sum of the log-sum-exp of the logits of ``block`` ``[r, C, W]`` over its labelled pixels (``scale``
-    ``[r, 1, W]``: 1 labelled, 0 not) and, if wanted, its gradient (the softmax, zero on unlabelled pixels)
-    written over ``block``."""
-    top = block.amax(1, keepdim=True)
+    """Per pair, the sum of the log-sum-exp of the logits of ``block`` ``[B, r, C, W]`` over its labelled pixels
+    (``scale`` ``[B, r, 1, W]``: 1 labelled, 0 not) and, if wanted, its gradient (the softmax, zero on unlabelled
+    pixels) written over ``block``."""
+    top = block.amax(2, keepdim=True)
     soft = block.sub_(top).exp_()  # the block is a temporary: overwritten in place
-    norm = soft.sum(1, keepdim=True)
-    total = ((top + norm.log()) * scale).sum()
+    norm = soft.sum(2, keepdim=True)
+    total = ((top + norm.log()) * scale).sum((1, 2, 3))
     if want_grad:
         soft.mul_(scale / norm)
     return total
@@ -96,7 +101,9 @@ class _UpsampledCrossEntropy(torch.autograd.Function):
         probes, n, c, h, w = logits.shape
         height, width = labels.shape[-2:]
         want_grad = ctx.needs_input_grad[0]
-        step = max(1, min(height, BLOCK_FLOATS // (c * width)))  # output rows per block
+        budget = BLOCK_FLOATS if logits.device.type == 'cpu' else DEVICE_BLOCK_FLOATS
+        step = max(1, min(height, budget // (c * width)))  # output rows per block
+        group = max(1, budget // (step * c * width))  # (probe, image) pairs per block
         cols, blocks, taps = _resize_plan((h, w, height, width), step, logits.dtype, logits.device)
         keep = labels != ignore_index
         scale = keep.to(logits.dtype)
@@ -106,18 +113,24 @@ class _UpsampledCrossEntropy(torch.autograd.Function):
         grad_wide = torch.zeros_like(wide) if want_grad else None
         scale = scale[:, :, None]  # [N, H, 1, W]
         totals = []
-        for pair in range(probes * n):
+        for p0 in range(0, probes * n, group):
+            p1 = min(p0 + group, probes * n)
+            pairs = p0 if group == 1 else slice(p0, p1)  # one pair (CPU): 2-D matmuls (mm, addmm_)
+            pixels = scale[p0 % n][None] if group == 1 else scale[torch.arange(p0, p1, device=scale.device) % n]
+            parts = []
             for y0, y1, s0, s1, weights in blocks:
-                block = torch.mm(weights, wide[pair, s0:s1]).view(y1 - y0, c, width)
-                totals.append(_block_logsumexp(block, scale[pair % n, y0:y1], want_grad))
-                if want_grad:  # back through the row resize (linear): its transpose
-                    grad_wide[pair, s0:s1].addmm_(weights.T, block.view(y1 - y0, c * width))
+                block = torch.matmul(weights, wide[pairs, s0:s1])
+                parts.append(_block_logsumexp(block.view(p1 - p0, y1 - y0, c, width), pixels[:, y0:y1], want_grad))
+                if want_grad and group == 1:  # back through the row resize (linear): its transpose
+                    grad_wide[pairs, s0:s1].addmm_(weights.T, block)
+                elif want_grad:
+                    grad_wide[pairs, s0:s1] += torch.matmul(weights.T, block)
+            totals.append(torch.stack(parts).sum(0))
         if want_grad:
             grad_wide = grad_wide.view(probes * n, h, c, width)
             grad = torch.matmul(grad_wide, cols).transpose(1, 2).reshape(logits.shape) - label_term
             ctx.save_for_backward(grad)
-        lse = torch.stack(totals).view(probes, n, len(blocks)).sum(2)
-        return lse - (logits * label_term).sum((2, 3, 4))
+        return torch.cat(totals).view(probes, n) - (logits * label_term).sum((2, 3, 4))
 
     @staticmethod
     @torch.autograd.function.once_differentiable
