@@ -139,3 +139,26 @@ def test_pretraining_resumes_deterministically_and_exports_hf(tmp_path):
         assert (ref.text_model(input_ids=straight.tokenizer(['a red cone'])).pooler_output
                 - straight.model.encode_text(straight.tokenizer(['a red cone']))).abs().max() <= 1e-5
     assert torch.equal(ref.logit_bias.detach(), straight.model.logit_bias.detach())
+
+
+def test_dense_recipe_branches_from_the_sigmoid_run(tmp_path):
+    """Until dense.start both recipes take identical steps: the sigmoid run's branch checkpoint, resumed by the
+    sigmoid + dense recipe, ends bit-identical to the dense recipe run from scratch (how scenes-dense was made)."""
+    sigmoid = _smoke_cfg(tmp_path / 's')
+    sigmoid.recipe = 'sigmoid'
+    Pretrainer(sigmoid).run(progress=False)
+    branch = tmp_path / 's' / 'checkpoint-2.pt'      # dense.start 0.5 of 4 steps
+    assert torch.load(branch, weights_only=True)['step'] == 2
+    (tmp_path / 'd').mkdir()
+    (tmp_path / 'd' / 'checkpoint.pt').write_bytes(branch.read_bytes())
+    branched = Pretrainer(_smoke_cfg(tmp_path / 'd'))
+    branched.run(resume=True, progress=False)
+    straight = Pretrainer(_smoke_cfg(tmp_path / 'a'))
+    straight.run(progress=False)
+    for part in ('model', 'dense', 'teacher'):
+        for (k, a), b in zip(getattr(straight, part).state_dict().items(),
+                             getattr(branched, part).state_dict().values()):
+            assert torch.equal(a, b), (part, k)
+    sigmoid_end = torch.load(tmp_path / 's' / 'checkpoint.pt', weights_only=True)['model']
+    assert not torch.equal(sigmoid_end['vit.blocks.0.attn.qkv.weight'],
+                           straight.model.state_dict()['vit.blocks.0.attn.qkv.weight'])  # the recipes did diverge

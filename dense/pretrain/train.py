@@ -105,7 +105,7 @@ class Pretrainer:
         return self.cfg.optim['lr'] * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(total - warm, 1)))
 
     def dense_active(self, step: int) -> bool:
-        return self.cfg.recipe == 'sigmoid+dense' and step >= self.cfg.dense['start'] * self.cfg.max_iters
+        return self.cfg.recipe == 'sigmoid+dense' and step >= self.branch_step
 
     def losses(self, step: int) -> dict:
         """The losses of training step ``step`` (its batch drawn from seeds (seed, step))."""
@@ -158,6 +158,8 @@ class Pretrainer:
             raise FloatingPointError(f'pretraining loss is {total.item()} at step {self.step}: lower optim.lr')
         self.optim.zero_grad(set_to_none=True)
         total.backward()
+        if self.cfg.optim.get('clip'):
+            nn.utils.clip_grad_norm_([p for g in self.optim.param_groups for p in g['params']], self.cfg.optim['clip'])
         self.optim.step()
         ema_update(self.teacher, self.student_parts(), self.cfg.dense['momentum'])
         self.step += 1
@@ -168,8 +170,13 @@ class Pretrainer:
                 'teacher': self.teacher.state_dict(), 'centres': self.centres.state_dict(),
                 'optim': self.optim.state_dict()}
 
-    def save(self) -> None:
-        with atomic_path(self.work_dir / 'checkpoint.pt') as tmp:
+    @property
+    def branch_step(self) -> int:
+        """The step at which the dense losses start; until then both recipes take identical steps."""
+        return int(self.cfg.dense['start'] * self.cfg.max_iters)
+
+    def save(self, name: str = 'checkpoint.pt') -> None:
+        with atomic_path(self.work_dir / name) as tmp:
             torch.save(self.state(), tmp)
 
     def load(self) -> None:
@@ -196,8 +203,10 @@ class Pretrainer:
                 log.write(json.dumps({'step': self.step, 'lr': self.lr_at(self.step - 1),
                                       'seconds': round(time.time() - start, 1), **losses}) + '\n')
                 log.flush()
-            if self.step % self.cfg.checkpoint_interval == 0:
+            if self.step % self.cfg.checkpoint_interval == 0 or self.step == self.branch_step:
                 self.save()
+            if self.step == self.branch_step:  # where the sigmoid + dense recipe leaves the sigmoid one
+                self.save(f'checkpoint-{self.step}.pt')
         bar.close()
         log.close()
         self.save()
