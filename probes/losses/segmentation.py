@@ -164,8 +164,7 @@ def upsampled_cross_entropy(logits: Tensor, labels: Tensor, ignore_index: int = 
                          f'{tuple(labels.shape)} do not match ([P,] N, C, h, w and N, H, W)')
     if not stacked.is_floating_point():
         raise TypeError(f'upsampled_cross_entropy: logits must be float, got {stacked.dtype}')
-    count = ((labels != ignore_index).sum().clamp_min(1) if avg_non_ignore
-             else torch.tensor(labels.numel(), device=labels.device))
+    count = (labels != ignore_index).sum().clamp_min(1) if avg_non_ignore else labels.numel()  # no device read
     with torch.autocast(stacked.device.type, enabled=False):  # float32 loss also under autocast
         totals = _UpsampledCrossEntropy.apply(stacked, labels, int(ignore_index))
     losses = totals.sum(1) / count
