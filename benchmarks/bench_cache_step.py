@@ -20,7 +20,8 @@ from dense.cache import FeatureCache, build_cache, cache_key
 from dense.datasets.common import collate
 from dense.encoders import build_encoder
 from probes.tasks import build_task
-from probes.train import ProbeModel, expand_grid
+from probes.train import ProbeModel, as_config, expand_grid
+from probes.train.runner import _optimizer
 from probes.train.cached import collate_cached
 
 
@@ -59,7 +60,7 @@ def run(variant: str = 'siglip2-b16-512', batch: int = 2, size: int | None = Non
     specs = expand_grid(dict(task='seg', heads=['linear'], layers=[[-1]], lrs=[1e-3]), encoder.depth,
                         encoder.default_layers)
     model = ProbeModel(encoder, {'seg': build_task('seg', num_classes=classes)}, specs).to(dev)
-    optim = torch.optim.AdamW(model.probes.parameters(), lr=1e-3)
+    optim = _optimizer(as_config({}), model).optimizer  # the runner's: per-probe lrs, fused AdamW
     with tempfile.TemporaryDirectory() as root:
         key = cache_key(encoder, model.layers, dict(type='random', size=size), dtype='bfloat16')
         cache = FeatureCache(build_cache(encoder, data, key, root, shard_size=64, device=str(dev), progress=False),

@@ -13,7 +13,8 @@ from common import describe, interleaved, setup  # noqa: I100
 
 from dense.encoders import build_encoder
 from probes.tasks import build_task
-from probes.train import ProbeModel, expand_grid
+from probes.train import ProbeModel, as_config, expand_grid
+from probes.train.runner import _optimizer
 
 GRID = dict(task='seg', heads=['linear', 'bn_linear'], layers=[[-1], [-2], 'default'], lrs=[1e-2, 3e-3, 1e-3, 3e-4],
             pooled=[False, True])
@@ -32,7 +33,7 @@ def run(variant: str = 'siglip2-b16-224', batch: int = 4, device: str = 'cpu', p
 
     def stepper(probe_specs):
         model = ProbeModel(encoder, tasks, probe_specs).to(dev)
-        optim = torch.optim.AdamW(model.probes.parameters(), lr=1e-3)
+        optim = _optimizer(as_config({}), model).optimizer  # the runner's: per-probe lrs, fused AdamW
 
         def step():
             loss = sum(model(batch_data, mode='loss').values())

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from probes.heads import build_head
+from probes.losses.segmentation import upsampled_cross_entropy
 from probes.metrics.segmentation import SegEvaluator
 
 
@@ -48,12 +49,23 @@ class SegmentationTask:
 
     def loss(self, head_out: torch.Tensor, batch: dict) -> torch.Tensor:
         """Cross-entropy of the logits resized to the label size, ignoring ``ignore_index`` pixels."""
-        labels = batch['seg']
-        logits = resize_logits(head_out.float(), labels.shape[-2:])
-        total = F.cross_entropy(logits, labels, ignore_index=self.ignore_index, reduction='sum')
-        # an all-ignored crop sums to 0 (graph kept); clamp, not `if`: no host-device sync in a training step
-        count = (labels != self.ignore_index).sum().clamp_min(1) if self.avg_non_ignore else labels.numel()
-        return self.loss_weight * total / count
+        return self.losses([head_out], batch)[0]
+
+    def losses(self, head_outs: list[torch.Tensor], batch: dict) -> list[torch.Tensor]:
+        """``[loss(out, batch) for out in head_outs]``, with the outputs of equal shape (the probes of a grid)
+        stacked into one fused resize + cross-entropy pass (:func:`probes.losses.upsampled_cross_entropy`:
+        bilinear to the label size as mmseg's ``BaseDecodeHead.loss_by_feat``, cross-entropy summed over the
+        labelled pixels, divided as ``avg_non_ignore`` says)."""
+        groups: dict[tuple, list[int]] = {}
+        for k, out in enumerate(head_outs):
+            groups.setdefault(tuple(out.shape), []).append(k)
+        losses: list = [None] * len(head_outs)
+        for members in groups.values():
+            logits = torch.stack([head_outs[k].float() for k in members])
+            values = upsampled_cross_entropy(logits, batch['seg'], self.ignore_index, self.avg_non_ignore)
+            for k, value in zip(members, values.unbind()):
+                losses[k] = self.loss_weight * value
+        return losses
 
     @staticmethod
     def merge_views(views: list[torch.Tensor]) -> torch.Tensor:

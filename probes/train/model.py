@@ -171,12 +171,23 @@ class ProbeModel(BaseModel):
         iteration = MessageHub.get_current_instance().get_info('iter', 0)
         return loss, log_vars if (iteration + 1) % self.log_interval == 0 or iteration == 0 else {}
 
+    def losses(self, outputs: dict, batch: dict) -> dict:
+        """Every probe's loss; a task with ``losses(outputs, batch)`` scores all its probes in one call (the
+        segmentation task: one fused resize + cross-entropy pass for a grid), the others one ``loss`` each."""
+        losses = {}
+        for task_name, task in self.tasks.items():
+            names = [n for n in outputs if self.specs[n].task == task_name]
+            if names and hasattr(task, 'losses'):
+                losses.update(zip(names, task.losses([outputs[n] for n in names], batch)))
+            else:
+                losses.update((n, task.loss(outputs[n], batch)) for n in names)
+        return {name: losses[name] for name in outputs}
+
     def forward(self, batch: dict, mode: str = 'loss'):
         """``'loss'``: dict of per-probe losses; ``'predict'``: ``[dict(preds={name: tensor}, batch=batch)]``."""
         if mode == 'loss':
             outputs = self.head_outputs(batch.get('image'), batch)  # no image: cached features
-            return {f'loss_{name}': self.tasks[self.specs[name].task].loss(out, batch)
-                    for name, out in outputs.items()}
+            return {f'loss_{name}': loss for name, loss in self.losses(outputs, batch).items()}
         if mode == 'predict':
             outputs = self.infer(batch['image'], batch)
             size = label_size(batch)

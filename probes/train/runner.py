@@ -122,9 +122,12 @@ def _distributed(cfg: Config) -> dict:
 
 
 def _optimizer(cfg: Config, model: ProbeModel) -> OptimWrapper:
-    """AdamW with one parameter group per probe at its own learning rate; the encoder is not in it."""
+    """AdamW with one parameter group per probe at its own learning rate; the encoder is not in it. Fused (one
+    kernel over every probe's parameters, CPU and CUDA) unless the config chooses ``foreach`` or ``fused``."""
     opts = dict(weight_decay=1e-4, betas=(0.9, 0.999))
     opts.update(cfg.get('optimizer', {}))
+    if 'foreach' not in opts:
+        opts.setdefault('fused', True)
     groups = [dict(params=list(head.parameters()), lr=model.specs[name].lr) for name, head in model.probes.items()]
     return OptimWrapper(torch.optim.AdamW(groups, **opts), clip_grad=cfg.get('clip_grad'))
 
