@@ -1,7 +1,10 @@
 batch_size = 32
-checkpoint_interval = 100
+checkpoint_interval = 250
 data = dict(
-    cache='work_dirs/pretrain/scenes-64-1500.npz', num_scenes=1500, size=64)
+    cache='work_dirs/pretrain/scenes-64-4000.npz',
+    captions=dict(max_objects=1, p_relation=0.0),
+    num_scenes=4000,
+    size=64)
 dense = dict(
     local_crops=2,
     local_scale=(
@@ -15,13 +18,14 @@ dense = dict(
     ),
     momentum=0.99,
     prototypes=256,
-    start=0.4,
+    start=0.5,
     tau_s=0.1,
     tau_t=0.04,
     weight_global=1.0,
     weight_masked=1.0)
-log_interval = 10
-max_iters = 250
+duplicate_captions = 'positive'
+log_interval = 50
+max_iters = 2000
 model = dict(
     text=dict(
         hidden_size=128,
@@ -31,7 +35,7 @@ model = dict(
         num_hidden_layers=2,
         vocab_size=384),
     variant='scenes')
-optim = dict(lr=0.001, warmup=0.05, weight_decay=0.0001)
+optim = dict(clip=1.0, lr=0.0003, warmup=0.05, weight_decay=0.0001)
 recipe = 'sigmoid+dense'
 seed = 0
 work_dir = 'work_dirs/pretrain/scenes_sigmoid-dense_scenes-64'
