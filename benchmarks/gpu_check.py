@@ -8,7 +8,6 @@ the script itself). Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import subprocess
 import sys

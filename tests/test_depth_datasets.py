@@ -1,5 +1,4 @@
 """Depth / normals data sets: tiny fixtures written in each real on-disk layout, read back into batches."""
-import json
 import os
 import pickle
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from dense.datasets.detection import (COCO_OVR_BASE, COCO_OVR_NOVEL, CocoDetection, ScenesDetection, letterbox,
+from dense.datasets.detection import (COCO_OVR_NOVEL, CocoDetection, ScenesDetection, letterbox,
                                       unletterbox)
 from dense.datasets.detection_fixtures import write_fixture
 from probes.heads import build_head

@@ -29,7 +29,6 @@ def collate_cached(samples: list[dict]) -> dict:
 
 def train_cache_key(cfg, model) -> dict:
     """The cache key of the config's training split (its data options, held-out selection and feature options)."""
-    from probes.train.config import data_options
     opts = dict(cfg.cache)
     unknown = set(opts) - CACHE_OPTIONS
     if unknown:
