@@ -49,6 +49,9 @@ def test_variant_table():
                     'siglip2-gopt16-256': (1152, 27, 16, 4304, 256000),  # g-opt pairs with the So400m text tower
                     'tiny': (192, 8, 3, 768, 1024), 'test': (32, 4, 2, 64, 1024)}
     assert get_text_variant('google/siglip2-giant-opt-patch16-384').embed_dim == 1536
+    # random-init 'scenes' (the ranking's and zero-shot's chance reference) pairs with a random tower of its size
+    assert (lambda t: (t.width, t.depth, t.vocab, t.shipped_tokenizer))(get_text_variant('scenes')) == (128, 6, 1024,
+                                                                                                         True)
     assert get_text_variant('ViT-SO400M-14-SigLIP2') == get_text_variant('siglip2-so400m14-224')
     meta = build_text_encoder('siglip2-so400m16-naflex', device='meta')
     assert meta.blocks[0].mlp.fc1.out_features == 4304 and meta.head.out_features == 1152
@@ -220,5 +223,5 @@ def test_shipped_variant_loads_its_text_tower(tmp_path, monkeypatch):
     enc = build_text_encoder('scenes-sigmoid')
     assert asked == ['scenes-sigmoid'] and enc.embed_dim == 128 and enc.context == 16
     assert enc.weights_sha256 not in ('', 'random-init-seed0')
-    with pytest.raises(KeyError, match='no SigLIP 2 text tower pairs'):
-        build_text_encoder('scenes')  # the random-init architecture has no text tower in the table
+    rand = build_text_encoder('scenes')  # the random-init architecture: a random tower of its size (chance level)
+    assert rand.weights_sha256.startswith('random-init') and rand.embed_dim == 128

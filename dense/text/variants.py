@@ -47,7 +47,7 @@ _TEXT_TOWERS = {
     ('siglip2', 1152, 27): (1152, 27, 16, 4304),    # So400m
     ('siglip2', 1536, 40): (1152, 27, 16, 4304),    # g-opt image tower, So400m text tower
 }
-_RANDOM_INIT = ('tiny', 'test', 'test-naflex')  # sized like their image towers, shipped tokenizer
+_RANDOM_INIT = ('tiny', 'test', 'test-naflex', 'scenes')  # sized like their image towers, shipped tokenizer
 
 
 def text_variant_for(image: Variant) -> TextVariant:
