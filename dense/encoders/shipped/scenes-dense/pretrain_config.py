@@ -1,9 +1,9 @@
 batch_size = 32
-checkpoint_interval = 250
+checkpoint_interval = 500
 data = dict(
-    cache='work_dirs/pretrain/scenes-64-4000.npz',
+    cache='work_dirs/pretrain/scenes-64-8000.npz',
     captions=dict(max_objects=1, p_relation=0.0),
-    num_scenes=4000,
+    num_scenes=8000,
     size=64)
 dense = dict(
     local_crops=2,
@@ -18,14 +18,14 @@ dense = dict(
     ),
     momentum=0.99,
     prototypes=256,
-    start=0.5,
+    start=0.8,
     tau_s=0.1,
     tau_t=0.04,
     weight_global=1.0,
     weight_masked=1.0)
 duplicate_captions = 'positive'
 log_interval = 50
-max_iters = 2000
+max_iters = 6000
 model = dict(
     text=dict(
         hidden_size=128,
