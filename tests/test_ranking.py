@@ -3,6 +3,7 @@ random init and the shipped scene-trained encoder (every run's metrics recorded 
 trained encoder must beat random init on segmentation and depth on every seed (measured at smoke size: seg mIoU
 17.5 vs 13.6, depth RMSE 4.76 vs 4.86 m; docs/encoders.md)."""
 import json
+from pathlib import Path
 
 import pytest
 from mmengine.config import Config
@@ -40,5 +41,14 @@ def test_smoke_ranking_end_to_end(tmp_path):
     assert (tmp_path / 'ranking.png').stat().st_size > 0 and (tmp_path / 'ranking.md').read_text().startswith('|')
     for key in ('seg/linear/mIoU', 'depth/linear/rmse'):   # trained > random init by more than the seed spread
         assert checks[key]['better'] == 'scenes-sigmoid' and checks[key]['gap'] > 0 and checks[key]['separated'], key
+    # an evaluation added later runs alone for the finished (encoder, seed) pairs; their probe metrics are kept
+    extra = tmp_path / 'correspond_smoke.py'
+    extra.write_text("_base_ = ['%s']\nevaluation = dict(data=dict(num=2))\n"
+                     % (Path.cwd() / 'configs/rank/scenes_correspond_scenes-64_probe3d.py'))
+    cfg.evaluations = [dict(config=str(extra))]
+    cfg.metrics = list(cfg.metrics) + [dict(key='correspond/scenes/recall@10px', better='max')]
+    again = run_ranking(cfg, progress=False)
+    assert again['table']['random-init']['seg/linear/mIoU'] == summary['table']['random-init']['seg/linear/mIoU']
+    assert len(again['table']['scenes-sigmoid']['correspond/scenes/recall@10px']['values']) == 2
     metrics = json.loads((tmp_path / 'scenes-sigmoid' / 'seed0' / 'probes' / 'metrics.json').read_text())
     assert metrics['encoder'] == 'scenes-sigmoid' and not metrics['encoder_weights'].startswith('random-init')

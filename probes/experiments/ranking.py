@@ -44,15 +44,19 @@ def flat_metrics(metrics: dict) -> dict:
     return out
 
 
-def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path) -> dict:
-    """All metrics of one encoder and seed: ``{'<task>/<head>/<metric>' | '<evaluation>/<metric>': value}``."""
+def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path, done: dict | None = None) -> dict:
+    """All metrics of one encoder and seed: ``{'<task>/<head>/<metric>' | '<evaluation>/<metric>': value}``.
+
+    ``done``: metrics of an earlier run of this encoder and seed; its probes and the evaluations it has are kept,
+    only the evaluations added to the config since then run.
+    """
     from probes.evaluations import EVALUATIONS, run_evaluation
     from probes.train import run_training
     from probes.train.runner import build_encoder_from_config
     probe_cfg = _probe_config(cfg, _encoder_spec(entry), seed, work_dir / 'probes')
     encoder = build_encoder_from_config(probe_cfg)
-    out = {}
-    if cfg.get('probes'):
+    out = dict(done or {})
+    if cfg.get('probes') and done is None:
         results = run_training(probe_cfg, encoder=encoder)
         for family, best in results['best'].items():
             out.update({f'{family}/{k}': v for k, v in best['test'].items()})
@@ -61,9 +65,12 @@ def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path) -> dict:
         if kind not in EVALUATIONS:
             print(f'rank: evaluation {kind!r} is not registered here: skipped')
             continue
+        if any(k.startswith(f'{kind}/') for k in out):
+            continue
         ev_cfg = Config.fromfile(evaluation['config'])
         ev_cfg.encoder = probe_cfg.encoder
-        ev_cfg.evaluation['seed'] = seed
+        if 'seed' in ev_cfg.evaluation:  # the evaluation's own seed (kNN's augmentations), where it has one
+            ev_cfg.evaluation['seed'] = seed
         ev_cfg.work_dir = str(work_dir / kind)
         out.update({f'{kind}/{k}': v for k, v in flat_metrics(run_evaluation(ev_cfg, encoder=encoder)['metrics'])
                     .items()})
@@ -137,7 +144,8 @@ def run_ranking(cfg: Config, only: list | None = None, progress: bool = True) ->
     """Run every (encoder, seed), write ``ranking.json`` / ``.md`` / ``.png`` and the resolved config.
 
     A finished (encoder, seed) keeps its metrics in ``<label>/seed<N>/rank.json`` and is not run again (resumable;
-    processes given disjoint ``only`` labels can share the work). ``only``: run just these encoder labels and
+    processes given disjoint ``only`` labels can share the work); an evaluation added to the config later runs alone
+    for the finished ones. ``only``: run just these encoder labels and
     summarise those.
     """
     from tqdm import tqdm
@@ -147,8 +155,10 @@ def run_ranking(cfg: Config, only: list | None = None, progress: bool = True) ->
     runs: dict = {}
     for entry, seed in tqdm(jobs, desc='rank', disable=not progress):
         run_dir = work_dir / entry['label'] / f'seed{seed}'
-        if not (run_dir / 'rank.json').is_file():
-            write_json(run_dir / 'rank.json', run_one(cfg, entry, seed, run_dir), sort_keys=True)
+        done = json.loads((run_dir / 'rank.json').read_text()) if (run_dir / 'rank.json').is_file() else None
+        kinds = {Config.fromfile(e['config']).evaluation['type'] for e in cfg.get('evaluations', [])}
+        if done is None or any(not any(k.startswith(f'{kind}/') for k in done) for kind in kinds):
+            write_json(run_dir / 'rank.json', run_one(cfg, entry, seed, run_dir, done), sort_keys=True)
         runs.setdefault(entry['label'], []).append(json.loads((run_dir / 'rank.json').read_text()))
     compare = [tuple(c) for c in cfg.compare if set(c) <= set(runs)]
     summary = summarise(runs, list(cfg.metrics), compare)
