@@ -16,7 +16,7 @@ import torch
 
 from dense.encoders import build_encoder
 from dense.pretrain.data import PRETRAIN_SEEDS
-from dense.scenes.captions import FLOORS, MIN_AREA, ground_texture
+from dense.scenes.captions import FLOORS, ground_texture, mentionable
 from dense.scenes.layout import CLASS_NAMES, COLORS
 from dense.scenes.render import render_scene
 from dense.text import build_text_encoder
@@ -28,8 +28,8 @@ def attribute_accuracy(encoder: str, weights=None, num: int = 200, size: int = 6
     seeds = range(PRETRAIN_SEEDS[1] - num, PRETRAIN_SEEDS[1])
     scenes = [render_scene(s, (size, size)) for s in seeds]
     x = torch.from_numpy(np.stack([s.image for s in scenes])).permute(0, 3, 1, 2).float() / 255
-    largest = [max([o for o in s.objects if o['area'] >= MIN_AREA * size * size] or [None],
-                   key=lambda o: o['area'] if o else 0) for s in scenes]
+    # the object a caption names first: the largest mentionable one (None: an empty floor)
+    largest = [next((s.objects[k] for k in mentionable(s.objects, size * size)), None) for s in scenes]
     keep = [i for i, o in enumerate(largest) if o is not None]
     shapes, colours = [n for n in CLASS_NAMES if n != 'ground'], list(COLORS)
     tasks = {'floor': ([f'a {FLOORS[f]} floor' for f in FLOORS], [list(FLOORS).index(ground_texture(s)) for s in seeds],

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dense.io import atomic_path
+from dense.io import atomic_path, write_bytes
 from dense.pretrain.data import CaptionTokenizer, ScenePool, train_tokenizer
 from dense.pretrain.losses import Centre, ProtoHead, distill_loss, ema_update, sigmoid_loss
 from dense.pretrain.towers import ImageText, save_hf_dir, vit_tokens
@@ -175,8 +175,8 @@ class Pretrainer:
         """The step at which the dense losses start; until then both recipes take identical steps."""
         return int(self.cfg.dense['start'] * self.cfg.max_iters)
 
-    def save(self, name: str = 'checkpoint.pt') -> None:
-        with atomic_path(self.work_dir / name) as tmp:
+    def save(self) -> None:
+        with atomic_path(self.work_dir / 'checkpoint.pt') as tmp:
             torch.save(self.state(), tmp)
 
     def load(self) -> None:
@@ -205,8 +205,9 @@ class Pretrainer:
                 log.flush()
             if self.step % self.cfg.checkpoint_interval == 0 or self.step == self.branch_step:
                 self.save()
-            if self.step == self.branch_step:  # where the sigmoid + dense recipe leaves the sigmoid one
-                self.save(f'checkpoint-{self.step}.pt')
+            if self.step == self.branch_step:  # where the sigmoid + dense recipe leaves the sigmoid one: a copy
+                branch = self.work_dir / f'checkpoint-{self.step}.pt'
+                write_bytes(branch, (self.work_dir / 'checkpoint.pt').read_bytes())
         bar.close()
         log.close()
         self.save()

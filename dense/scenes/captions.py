@@ -35,6 +35,12 @@ def _relation(objects: list, i: int, j: int) -> str | None:
     return None
 
 
+def mentionable(objects: list, image_area: int) -> list[int]:
+    """Indices of the objects a caption may name (covering at least :data:`MIN_AREA` of the image), largest first."""
+    return sorted((k for k, o in enumerate(objects) if o['area'] >= MIN_AREA * image_area),
+                  key=lambda k: -objects[k]['area'])
+
+
 def scene_caption(objects: list, floor: str, image_area: int, rng: np.random.Generator,
                   p_attr: float = 0.8, p_relation: float = 0.5, max_objects: int = MAX_OBJECTS) -> str:
     """One random true caption of a scene.
@@ -51,8 +57,7 @@ def scene_caption(objects: list, floor: str, image_area: int, rng: np.random.Gen
     Returns:
         Lower-case caption text.
     """
-    visible = sorted((k for k, o in enumerate(objects) if o['area'] >= MIN_AREA * image_area),
-                     key=lambda k: -objects[k]['area'])
+    visible = mentionable(objects, image_area)
     floor_words = f'{FLOORS[floor]} floor'
     if not visible:
         return f'an empty {floor_words}'

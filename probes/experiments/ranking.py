@@ -44,6 +44,11 @@ def flat_metrics(metrics: dict) -> dict:
     return out
 
 
+def _has(metrics: dict, kind: str) -> bool:
+    """Whether ``metrics`` (one encoder and seed) hold the results of the evaluation type ``kind``."""
+    return any(k.startswith(f'{kind}/') for k in metrics)
+
+
 def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path, done: dict | None = None) -> dict:
     """All metrics of one encoder and seed: ``{'<task>/<head>/<metric>' | '<evaluation>/<metric>': value}``.
 
@@ -65,7 +70,7 @@ def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path, done: dict | No
         if kind not in EVALUATIONS:
             print(f'rank: evaluation {kind!r} is not registered here: skipped')
             continue
-        if any(k.startswith(f'{kind}/') for k in out):
+        if _has(out, kind):
             continue
         ev_cfg = Config.fromfile(evaluation['config'])
         ev_cfg.encoder = probe_cfg.encoder
@@ -152,12 +157,13 @@ def run_ranking(cfg: Config, only: list | None = None, progress: bool = True) ->
     work_dir = Path(cfg.work_dir)
     entries = [e for e in cfg.encoders if not only or e['label'] in only]
     jobs = [(entry, seed) for entry in entries for seed in cfg.seeds]
+    from probes.evaluations import EVALUATIONS
+    kinds = {Config.fromfile(e['config']).evaluation['type'] for e in cfg.get('evaluations', [])} & set(EVALUATIONS)
     runs: dict = {}
     for entry, seed in tqdm(jobs, desc='rank', disable=not progress):
         run_dir = work_dir / entry['label'] / f'seed{seed}'
         done = json.loads((run_dir / 'rank.json').read_text()) if (run_dir / 'rank.json').is_file() else None
-        kinds = {Config.fromfile(e['config']).evaluation['type'] for e in cfg.get('evaluations', [])}
-        if done is None or any(not any(k.startswith(f'{kind}/') for k in done) for kind in kinds):
+        if done is None or not all(_has(done, kind) for kind in kinds):
             write_json(run_dir / 'rank.json', run_one(cfg, entry, seed, run_dir, done), sort_keys=True)
         runs.setdefault(entry['label'], []).append(json.loads((run_dir / 'rank.json').read_text()))
     compare = [tuple(c) for c in cfg.compare if set(c) <= set(runs)]
