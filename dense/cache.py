@@ -5,6 +5,7 @@ Layout (one folder per key, ``<root>/<variant>-<key hash[:12]>/``)::
 
     manifest.json                 # the key, views, number of images and items, the shard list (written last)
     shard-00000.safetensors       # items [0, shard_size): per item ``<k>/layer.<i>``, ``<k>/pooled`` and labels
+                                  # (dense maps, boxes, target boxes); strings (expressions) in its metadata
 
 An *item* is one augmented view of one image: item ``k`` is image ``k % num_images``, view ``k // num_images``;
 view ``v`` of image ``i`` is drawn with python's ``random`` seeded by ``(seed, i, v)``, so the same views can be
@@ -32,9 +33,12 @@ from tqdm.auto import tqdm
 from dense.datasets.common import LABEL_KEYS, LIST_KEYS
 from dense.io import atomic_path, write_json
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: instance keys (boxes, expressions) stored; format-1 caches are refused by key
+INSTANCE_KEYS = ('target_box', *(k for k in LIST_KEYS if k in ('boxes', 'box_labels')))
+TEXT_KEYS = tuple(k for k in LIST_KEYS if k in ('expression', 'queries'))
 MANIFEST = 'manifest.json'
-HEADERS_KEPT = 4  # shard headers held by a reader (bounded: memory flat in the data-set size)
+HEADERS_KEPT = 32  # shard headers held by a reader: bounded, so memory stays flat in the data-set size; enough
+# that a shuffled sampler over a few thousand images rarely re-reads one (each re-read parses its JSON)
 DTYPES = {'float16': torch.float16, 'bfloat16': torch.bfloat16, 'float32': torch.float32}
 _ST_DTYPES = {'F16': torch.float16, 'BF16': torch.bfloat16, 'F32': torch.float32, 'F64': torch.float64,
               'I64': torch.int64, 'I32': torch.int32, 'I16': torch.int16, 'U8': torch.uint8, 'BOOL': torch.bool}
@@ -114,6 +118,11 @@ def shard_error(path: Path, key_sha: str, start: int, count: int) -> str | None:
         header, _ = _read_header(path)
     except (ValueError, OSError, json.JSONDecodeError) as err:
         return str(err)
+    return header_error(path, header, key_sha, start, count)
+
+
+def header_error(path: Path, header: dict, key_sha: str, start: int, count: int) -> str | None:
+    """Why a shard with this (already read, complete) ``header`` is not the one of this key and items, or None."""
     meta = header.get('__metadata__', {})
     if meta.get('key') != key_sha:
         return f'{path}: built for another cache key ({meta.get("key", "none")[:12]})'
@@ -131,24 +140,30 @@ def _label_tensor(value: torch.Tensor) -> torch.Tensor:
 
 def _write_shard(path: Path, encode, views: AugmentedViews, start: int, count: int, key_sha: str,
                  dtype: torch.dtype, layers) -> None:
-    tensors, metas = {}, []
+    tensors, metas, texts, last = {}, [], [], None
     for k in range(start, start + count):  # one image a forward: views may differ in size
         sample = views[k]
-        if any(key in sample for key in LIST_KEYS):
-            raise ValueError(f'cache: samples with {[key for key in LIST_KEYS if key in sample]} (boxes, '
-                             'expressions) are not cached; train that task on the fly')
-        feats, pooled = encode(sample['image'][None])
+        image = sample['image']
+        if last is not None and last[0].shape == image.shape and torch.equal(last[0], image):
+            feats, pooled = last[1]  # the same view again (e.g. the next expression of one image): one forward
+        else:
+            feats, pooled = encode(image[None])
+            last = (image, (feats, pooled))
         for i in layers:
-            tensors[f'{k}/layer.{i}'] = feats[i][0].to(dtype).cpu().contiguous()
-        tensors[f'{k}/pooled'] = pooled[0].to(dtype).cpu().contiguous()
+            tensors[f'{k}/layer.{i}'] = feats[i][0].to('cpu', dtype, copy=True).contiguous()
+        tensors[f'{k}/pooled'] = pooled[0].to('cpu', dtype, copy=True).contiguous()
         for key in LABEL_KEYS:
             if key in sample:
                 tensors[f'{k}/{key}'] = _label_tensor(sample[key])
-        tensors[f'{k}/image_size'] = torch.tensor(sample['image'].shape[-2:])
+        for key in INSTANCE_KEYS:  # boxes of any count per item; the target box of a referring expression
+            if key in sample:
+                tensors[f'{k}/{key}'] = torch.as_tensor(sample[key]).contiguous()
+        tensors[f'{k}/image_size'] = torch.tensor(image.shape[-2:])
         metas.append(sample.get('meta', {}))
+        texts.append({key: sample[key] for key in TEXT_KEYS if key in sample})
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=dict(key=key_sha, start=str(start), count=str(count),
-                                                    meta=json.dumps(metas, default=str)))
+                                                    meta=json.dumps(metas, default=str), texts=json.dumps(texts)))
 
 
 def build_cache(encoder, dataset, key: dict, root: str | Path, shard_size: int = 256, device: str = 'cpu',
@@ -197,7 +212,8 @@ def build_cache(encoder, dataset, key: dict, root: str | Path, shard_size: int =
 
 class FeatureCache(Dataset):
     """Read a built cache: ``cache[k]`` is item ``k`` as ``{'features': {layer: Tensor[C, h, w]}, 'pooled':
-    Tensor[C], <labels>, 'meta': dict, 'image_size': (H, W)}`` (features in the stored dtype).
+    Tensor[C], <labels>, 'meta': dict, 'image_size': (H, W)}`` (features in the stored dtype), plus the instance
+    keys an item has (``target_box``, ``boxes``, ``box_labels``, ``expression``, ``queries``).
 
     Args:
         folder: The cache folder (``cache_dir(root, key)``).
@@ -221,20 +237,25 @@ class FeatureCache(Dataset):
         self.layers = tuple(self.key['layers'])
         self.shards = manifest['shards']
         self._starts = np.array([s['start'] for s in self.shards])
-        self._headers: OrderedDict[int, tuple[dict, int, list]] = OrderedDict()  # a few shards' headers
+        self._headers: OrderedDict[int, tuple[dict, int, list, list]] = OrderedDict()  # a few shards' headers
 
     def __len__(self) -> int:
         return int(sum(s['count'] for s in self.shards))
 
-    def _header(self, index: int) -> tuple[dict, int, list]:
+    def _header(self, index: int) -> tuple[dict, int, list, list]:
         if index not in self._headers:
             shard = self.shards[index]
             path = self.folder / shard['file']
-            error = shard_error(path, self.sha, shard['start'], shard['count'])
+            try:
+                header, offset = _read_header(path) if path.is_file() else (None, 0)
+                error = 'missing' if header is None else header_error(path, header, self.sha, shard['start'],
+                                                                      shard['count'])
+            except (ValueError, OSError, json.JSONDecodeError) as err:
+                error = str(err)
             if error is not None:
                 raise ValueError(f'{path}: incomplete or foreign shard, not read ({error}); rerun the extraction')
-            header, offset = _read_header(path)
-            self._headers[index] = (header, offset, json.loads(header['__metadata__']['meta']))
+            meta = header['__metadata__']
+            self._headers[index] = (header, offset, json.loads(meta['meta']), json.loads(meta.get('texts', '[]')))
             while len(self._headers) > HEADERS_KEPT:
                 self._headers.popitem(last=False)
         return self._headers[index]
@@ -256,7 +277,7 @@ class FeatureCache(Dataset):
         if not 0 <= k < len(self):
             raise IndexError(f'cache item {k} out of range [0, {len(self)})')
         index = int(np.searchsorted(self._starts, k, side='right') - 1)
-        header, offset, metas = self._header(index)
+        header, offset, metas, texts = self._header(index)
         with open(self.folder / self.shards[index]['file'], 'rb') as handle:
             read = lambda name: self._tensor(handle, header, offset, f'{k}/{name}')  # noqa: E731
             sample = {'features': {i: read(f'layer.{i}') for i in self.layers}, 'pooled': read('pooled'),
@@ -266,6 +287,11 @@ class FeatureCache(Dataset):
                 if f'{k}/{key}' in header:
                     value = read(key)
                     sample[key] = value.long() if value.dtype == torch.uint8 else value
+            for key in INSTANCE_KEYS:
+                if f'{k}/{key}' in header:
+                    sample[key] = read(key)
+        if texts:
+            sample.update(texts[k - self.shards[index]['start']])
         return sample
 
     def image_items(self, image: int) -> list[int]:

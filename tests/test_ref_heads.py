@@ -8,6 +8,7 @@ from probes.heads import HEADS, build_head
 from probes.heads_ref import REF_HEADS, sine_position_2d
 from probes.metrics.referring import RefEvaluator, paired_box_iou
 from probes.tasks.referring import cell_box_mask, map_to_box
+from torchvision.ops import box_convert
 
 TEXT_W, TEXT_D, N = 10, 12, 3
 OPTS = {'ref_decoder': dict(depth=2, width=16, heads=2, text_dim=TEXT_W),
@@ -71,8 +72,31 @@ def test_decoder_reference_point_is_the_attention_weighted_patch_centre():
     with torch.no_grad():
         head.point_k.weight.zero_()
         head.point_k.bias.zero_()  # equal scores: the reference is the mean patch centre, (0.5, 0.5)
-    point = head._reference(torch.randn(2, 16), torch.randn(2, 12, 16), 3, 4).sigmoid()
-    assert torch.allclose(point, torch.full((2, 2), 0.5), atol=1e-6)
+    point, scores = head._reference(torch.randn(2, 16), torch.randn(2, 12, 16), 3, 4)
+    assert torch.allclose(point.sigmoid(), torch.full((2, 2), 0.5), atol=1e-6)
+    assert scores.shape == (2, 12) and torch.allclose(scores, scores[:, :1].expand(-1, 12))
+
+
+def test_locate_loss_targets_the_cell_of_the_box_centre():
+    """The decoder's localisation loss: cross-entropy against the row-major cell holding the target centre,
+    checked against a hand-picked cell; the decoder output carries the logits on its feature grid."""
+    from probes.tasks.referring import ReferringTask
+    logits = torch.zeros(2, 3, 4)
+    logits[0, 2, 1] = 10.0  # centre (0.3, 0.9) -> column int(0.3*4)=1, row int(0.9*3)=2
+    logits[1, 0, 3] = 10.0  # centre (0.99, 0.1) -> column 3, row 0
+    target = torch.tensor([[0.3, 0.9, 0.1, 0.1], [0.99, 0.1, 0.2, 0.2]])
+    expected = -torch.log_softmax(torch.tensor([10.0] + [0.0] * 11), 0)[0]
+    assert torch.allclose(ReferringTask.locate_loss(logits, target), expected, rtol=1e-3)
+    wrong = torch.tensor([[0.9, 0.3, 0.1, 0.1], [0.1, 0.99, 0.2, 0.2]])
+    assert ReferringTask.locate_loss(logits, wrong) > 10
+    head = build_head('ref_decoder', [8], 4, depth=1, width=16, heads=2, text_dim=TEXT_W)
+    out = head([torch.randn(2, 8, 3, 5)], text_tokens=torch.randn(2, 4, TEXT_W), text_mask=torch.ones(2, 4, dtype=torch.bool))
+    assert out['point_logits'].shape == (2, 3, 5)
+    plain = ReferringTask(locate_weight=0.0)
+    batch = dict(image=torch.zeros(2, 3, 48, 80), target_box=torch.tensor([[0.0, 0, 16, 16], [40.0, 20, 60, 40]]))
+    gap = ReferringTask().loss(out, batch) - plain.loss(out, batch)
+    centre = box_convert(batch['target_box'] / torch.tensor([80, 48, 80, 48]), 'xyxy', 'cxcywh')
+    assert torch.allclose(gap, ReferringTask.locate_loss(out["point_logits"], centre), atol=1e-5)
 
 
 def test_decoder_pooled_query_plain_regression_and_errors():

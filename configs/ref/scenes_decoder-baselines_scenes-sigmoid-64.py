@@ -3,7 +3,7 @@
 # grid as 'tiny' at 128 px). The second half of the must-show claim ("with the scene-trained encoder the margin
 # widens"): python -m dense.cli ref-scenes --config configs/ref/scenes_decoder-baselines_scenes-sigmoid-64.py
 # (add --cfg-options encoder.name=scenes-dense for the other shipped encoder).
-_base_ = './scenes_decoder-baselines_tiny-128.py'
+_base_ = './scenes_decoder-baselines_tiny-224.py'
 encoder = dict(name='scenes-sigmoid', weights=None)  # weights=None: the shipped ones
 data = dict(train=dict(size=(64, 64)), val=dict(size=(64, 64)), test=dict(size=(64, 64)))
 work_dir = 'work_dirs/ref/scenes_decoder-baselines_scenes-sigmoid-64'

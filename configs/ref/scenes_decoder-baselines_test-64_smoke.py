@@ -1,4 +1,4 @@
-# Smoke variant of scenes_decoder-baselines_tiny-128.py: the 'test' encoder and text tower, a few 64 px scenes,
+# Smoke variant of scenes_decoder-baselines_tiny-224.py: the 'test' encoder and text tower, a few 64 px scenes,
 # two iterations; seconds on CPU.
 encoder = dict(name='test', weights=None)
 tasks = dict(ref=dict())

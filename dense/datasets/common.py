@@ -266,3 +266,18 @@ def collate(samples: list[dict]) -> dict:
         batch[key] = torch.stack([s[key] for s in samples])
     return batch
 
+
+def batch_image_size(batch: dict) -> tuple[int, int]:
+    """``(H, W)`` of a batch's images: ``image``'s, or a feature-cache batch's ``image_size`` (it has no images)."""
+    if 'image' in batch:
+        return tuple(batch['image'].shape[-2:])
+    if 'image_size' in batch:
+        return tuple(int(v) for v in batch['image_size'])
+    raise KeyError('batch: neither images nor image_size (a feature-cache batch carries image_size)')
+
+
+def batch_device(batch: dict) -> torch.device:
+    """The device a batch's tensors are on: the images', or a feature-cache batch's features'."""
+    if 'image' in batch:
+        return batch['image'].device
+    return next(iter(batch['features'].values())).device

@@ -18,7 +18,8 @@ import torch
 from dense.datasets import build_dataset
 from dense.io import write_json
 from probes.tasks import build_task
-from probes.train import as_config, run_training
+from probes.experiments import add_config_arguments, experiment_config
+from probes.train import run_training
 
 DEFAULT_CONFIG = 'configs/det/scenes_owl_tiny-128_ov3of5.py'
 
@@ -66,11 +67,10 @@ def overlay_figure(cfg, probe: str, index: int = 0, top: int = 10) -> list:
     return save_figure(fig, f'{cfg.work_dir}/figures/test_boxes.png')
 
 
-def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None) -> dict:
-    """Train the heads, compute the baseline; return the test metrics of the best head and of the baseline."""
-    cfg = as_config(config)
-    if work_dir:
-        cfg.work_dir = work_dir
+def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None, options: dict | None = None) -> dict:
+    """Train the heads, compute the baseline; return the test metrics of the best head and of the baseline.
+    ``options`` override config keys (``--cfg-options``)."""
+    cfg = experiment_config(config, work_dir, options)
     results = run_training(cfg)
     best = results['best']['det/owl']
     baseline = mean_box_baseline(cfg)
@@ -82,14 +82,13 @@ def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None) ->
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Command-line options."""
-    parser.add_argument('--config', default=DEFAULT_CONFIG)
-    parser.add_argument('--work-dir')
+    add_config_arguments(parser, DEFAULT_CONFIG)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run, print the numbers; exit status 1 unless the head's test AP beats the mean-box baseline's."""
     torch.set_num_threads(1)
-    s = run_experiment(args.config, args.work_dir)
+    s = run_experiment(args.config, args.work_dir, args.cfg_options)
     head, base = s['head'], s['mean_box_baseline']
     for name, m in (('mean-box baseline', base), (f"best head ({s['best_probe']})", head)):
         print(f"test {name}: AP {m['AP']:.2f}  AP50 {m['AP50']:.2f}  base-shape AP {m['AP_base']:.2f}  "

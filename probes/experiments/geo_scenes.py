@@ -25,7 +25,8 @@ from dense.datasets import build_dataset
 from dense.datasets.common import collate
 from probes.tasks.depth import DepthTask
 from probes.tasks.normals import NormalsTask
-from probes.train import as_config, run_training
+from probes.experiments import add_config_arguments, experiment_config
+from probes.train import run_training
 from dense.io import write_json
 from probes.cli_train import add_train_device_argument, select_device
 
@@ -68,11 +69,11 @@ def baseline_metrics(dataset, depth_task: DepthTask, normals_task: NormalsTask, 
     return {'depth': depth_eval.compute(), 'normals': normal_eval.compute()}
 
 
-def run_experiment(config: str = CONFIG, work_dir: str | None = None, max_iters: int | None = None) -> dict:
-    """Train the probes, compute the baselines, return (and write) the comparison."""
-    cfg = as_config(config)
-    if work_dir:
-        cfg.work_dir = work_dir
+def run_experiment(config: str = CONFIG, work_dir: str | None = None, max_iters: int | None = None,
+                   options: dict | None = None) -> dict:
+    """Train the probes, compute the baselines, return (and write) the comparison. ``options`` override config
+    keys (``--cfg-options``)."""
+    cfg = experiment_config(config, work_dir, options)
     if max_iters:
         cfg.schedule.max_iters = max_iters
         cfg.schedule.warmup_iters = min(cfg.schedule.get('warmup_iters', 0), max_iters // 10)
@@ -113,8 +114,7 @@ def format_summary(summary: dict) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Command-line options."""
-    parser.add_argument('--config', default=CONFIG, help='joint depth + normals config on the scenes')
-    parser.add_argument('--work-dir', default=None, help='override the config work_dir')
+    add_config_arguments(parser, CONFIG)
     parser.add_argument('--max-iters', type=int, default=None, help='override the training iterations')
     add_train_device_argument(parser)
 
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     """Run, print the table; exit status 1 if a probe does not beat its baseline."""
     select_device(args.device)
     torch.set_num_threads(min(torch.get_num_threads(), 2))
-    summary = run_experiment(args.config, args.work_dir, args.max_iters)
+    summary = run_experiment(args.config, args.work_dir, args.max_iters, args.cfg_options)
     print(format_summary(summary))
     print(json.dumps(summary, indent=1))
     return 0 if summary['probes_beat_baselines'] else 1

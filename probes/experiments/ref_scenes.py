@@ -5,7 +5,7 @@ baselines on the scenes' expressions (random-init 'tiny' image encoder and text 
 family's best on val and reports test Acc@0.5; writes ``summary.json`` and overlays of the decoder's test
 predictions (``figures/referring_*.png``). Exit status 1 unless the decoder beats every baseline.
 
-    python -m dense.cli ref-scenes [--config configs/ref/scenes_decoder-baselines_tiny-128.py] [--work-dir DIR]
+    python -m dense.cli ref-scenes [--config configs/ref/scenes_decoder-baselines_tiny-224.py] [--work-dir DIR]
 """
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ import sys
 from pathlib import Path
 
 import torch
-from mmengine.config import DictAction
 
 from dense.datasets import build_dataset
 from dense.datasets.common import collate
 from dense.io import write_bytes, write_json
-from probes.train import as_config, run_training
+from probes.experiments import add_config_arguments, experiment_config
+from probes.train import run_training
 
-DEFAULT_CONFIG = 'configs/ref/scenes_decoder-baselines_tiny-128.py'
+DEFAULT_CONFIG = 'configs/ref/scenes_decoder-baselines_tiny-224.py'
 DECODER, BASELINES = 'ref/ref_decoder', ('ref/ref_similarity', 'ref/ref_centre', 'ref/ref_largest')
 
 
@@ -55,10 +55,7 @@ def markdown(summary: dict) -> str:
 def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None, options: dict | None = None) -> dict:
     """Train the grid; return the test Acc@0.5 of the best probe of each family and the decoder's probe name.
     ``options`` override config keys (``encoder.name=scenes-dense``, ...)."""
-    from probes.train.config import apply_options
-    cfg = apply_options(as_config(config), options or {})
-    if work_dir:
-        cfg.work_dir = work_dir
+    cfg = experiment_config(config, work_dir, options)
     results = run_training(cfg)
     summary = {group.split('/', 1)[1]: results['best'][group]['test']['Acc@0.5'] for group in (DECODER, *BASELINES)}
     summary['decoder_probe'], summary['encoder'] = results['best'][DECODER]['probe'], cfg.encoder['name']
@@ -70,10 +67,7 @@ def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None, op
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Command-line options."""
-    parser.add_argument('--config', default=DEFAULT_CONFIG)
-    parser.add_argument('--work-dir')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. encoder.name=scenes-dense schedule.max_iters=800')
+    add_config_arguments(parser, DEFAULT_CONFIG)
 
 
 def run(args: argparse.Namespace) -> int:

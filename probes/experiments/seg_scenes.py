@@ -14,7 +14,8 @@ import torch
 
 from dense.datasets import build_dataset
 from probes.tasks import build_task
-from probes.train import as_config, run_training
+from probes.experiments import add_config_arguments, experiment_config
+from probes.train import run_training
 from dense.io import write_json
 from probes.cli_train import add_train_device_argument, select_device
 
@@ -43,11 +44,11 @@ def majority_baseline(cfg, split: str = 'test') -> dict[str, float]:
     return evaluator.compute()
 
 
-def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None) -> dict[str, float]:
-    """Train the grid, compute the baseline; return test mIoU of best linear, best DPT and the baseline."""
-    cfg = as_config(config)
-    if work_dir:
-        cfg.work_dir = work_dir
+def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None,
+                   options: dict | None = None) -> dict[str, float]:
+    """Train the grid, compute the baseline; return test mIoU of best linear, best DPT and the baseline.
+    ``options`` override config keys (``--cfg-options``)."""
+    cfg = experiment_config(config, work_dir, options)
     results = run_training(cfg)
     baseline = majority_baseline(cfg)
     summary = {'encoder_weights': results['encoder_weights'], 'best_linear_probe': results['best']['seg/linear']['probe'],
@@ -61,8 +62,7 @@ def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None) ->
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Command-line options."""
-    parser.add_argument('--config', default=DEFAULT_CONFIG)
-    parser.add_argument('--work-dir')
+    add_config_arguments(parser, DEFAULT_CONFIG)
     add_train_device_argument(parser)
 
 
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     """Run, print the numbers; exit status 1 unless linear > majority and DPT > linear."""
     select_device(args.device)
     torch.set_num_threads(1)  # the data loader worker takes the second core
-    s = run_experiment(args.config, args.work_dir)
+    s = run_experiment(args.config, args.work_dir, args.cfg_options)
     print(f"test mIoU  majority class: {s['majority_class_mIoU']:.2f}  "
           f"best linear ({s['best_linear_probe']}): {s['best_linear_mIoU']:.2f}  "
           f"best DPT ({s['best_dpt_probe']}): {s['best_dpt_mIoU']:.2f}")

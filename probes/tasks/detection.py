@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from torchvision.ops import batched_nms, box_convert
 
+from dense.datasets.common import batch_device, batch_image_size
 from dense.datasets.detection import letterbox, query_name, resolve_split, unletterbox
 from dense.io import write_json
 from dense.text import IMAGENET_TEMPLATES, TEMPLATE_SETS
@@ -127,7 +128,7 @@ class DetectionTask:
         """``queries`` [Q, D] and ``query_classes`` [Q] (class index, -1 = negative) for this batch (on its
         device; without a batch, as in ``sprobe predict``, on the text tower's)."""
         if batch is not None:
-            device = batch['image'].device
+            device = batch_device(batch)
         else:
             device = next(iter(self._text().parameters()), torch.zeros(0)).device
         if torch.is_grad_enabled():
@@ -146,7 +147,7 @@ class DetectionTask:
     def loss(self, head_out: dict, batch: dict) -> torch.Tensor:
         """OWL-ViT's matched focal + L1 + GIoU loss, normalised per image, averaged over the batch."""
         logits, boxes, classes = head_out['logits'].float(), head_out['boxes'].float(), head_out['query_classes']
-        height, width = batch['image'].shape[-2:]
+        height, width = batch_image_size(batch)
         scale = boxes.new_tensor([width, height, width, height])
         total = logits.sum() * 0.0
         for i, (tboxes, labels) in enumerate(zip(batch['boxes'], batch['box_labels'])):

@@ -17,6 +17,7 @@ from scipy import ndimage
 from torch import nn
 from torchvision.ops import box_convert, generalized_box_iou_loss
 
+from dense.datasets.common import batch_device, batch_image_size
 from probes.heads import build_head
 from probes.metrics.referring import RefEvaluator
 
@@ -58,6 +59,12 @@ class ReferringTask:
         threshold: Level, relative to the map's maximum probability, at which the similarity baseline's map is cut
             before its largest component is boxed.
         text_cache: Most expressions whose text-tower outputs are kept between batches.
+        locate_weight: Weight of the decoder's localisation loss: cross-entropy of its reference-point attention
+            over the patch grid (``point_logits``, ``[N, h, w]``) against the cell that holds the target box's centre, the
+            "responsible cell" of YOLO (Redmon et al. 2016) / CenterNet's centre (Zhou et al. 2019). It tells the
+            decoder *which* object is meant directly rather than only through the box regression; 0 = DETR's
+            box loss alone. On the scenes (random ``tiny`` towers, 224 px, 2 000 steps) it lifts test Acc@0.5
+            from ~3 to ~24 % (docs/referring.md).
     """
 
     name = 'ref'
@@ -69,8 +76,9 @@ class ReferringTask:
     table_per_split = True  # markdown tables add Acc@0.5 of every split an evaluation set holds
 
     def __init__(self, l1_weight: float = 5.0, giou_weight: float = 2.0, threshold: float = 0.5,
-                 text_cache: int = 20000):
+                 text_cache: int = 20000, locate_weight: float = 1.0):
         self.l1_weight, self.giou_weight, self.threshold = float(l1_weight), float(giou_weight), float(threshold)
+        self.locate_weight = float(locate_weight)
         self.text, self.text_cache, self._cache = None, int(text_cache), {}
         self._inputs: set[str] = set()
 
@@ -129,8 +137,8 @@ class ReferringTask:
         marks the real tokens, text + EOS); expressions longer than the tower's 64 tokens are cut (EOS kept) and
         the text tower's ``tokenize`` warns naming them. The frozen tower runs once per distinct expression and
         its outputs are cached (``text_cache`` expressions at most)."""
-        expressions, device = list(batch['expression']), batch['image'].device
-        inputs = dict(object_boxes=batch.get('boxes'), image_size=tuple(batch['image'].shape[-2:]))
+        expressions, device = list(batch['expression']), batch_device(batch)
+        inputs = dict(object_boxes=batch.get('boxes'), image_size=batch_image_size(batch))
         self._encode(expressions)
         cached = [self._cache[e] for e in expressions] if self._inputs else []
         if 'tokens' in self._inputs:
@@ -145,7 +153,7 @@ class ReferringTask:
     def loss(self, head_out: dict, batch: dict) -> torch.Tensor:
         """Box heads: ``l1_weight`` x L1 (summed over the 4 coordinates, mean over boxes) + ``giou_weight`` x
         GIoU loss; the similarity map: per-patch BCE against the target box; parameter-free heads: 0."""
-        size = tuple(batch['image'].shape[-2:])
+        size = batch_image_size(batch)
         target = batch['target_box'].float()
         if 'map' in head_out:
             logits = head_out['map'].float()
@@ -158,7 +166,19 @@ class ReferringTask:
         l1 = (boxes - target).abs().sum(-1).mean()
         giou = generalized_box_iou_loss(box_convert(boxes, 'cxcywh', 'xyxy'), box_convert(target, 'cxcywh', 'xyxy'),
                                         reduction='mean')
-        return self.l1_weight * l1 + self.giou_weight * giou
+        loss = self.l1_weight * l1 + self.giou_weight * giou
+        if self.locate_weight and 'point_logits' in head_out:
+            loss = loss + self.locate_weight * self.locate_loss(head_out['point_logits'], target)
+        return loss
+
+    @staticmethod
+    def locate_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of ``logits`` ``[N, h, w]`` over the grid's cells against the cell holding each target
+        centre (``target``: normalised ``cx, cy, w, h``)."""
+        h, w = logits.shape[-2:]
+        col = (target[:, 0] * w).long().clamp(0, w - 1)
+        row = (target[:, 1] * h).long().clamp(0, h - 1)
+        return F.cross_entropy(logits.float().flatten(1), row * w + col)
 
     def predict(self, head_out: dict, size: tuple[int, int]) -> list[dict]:
         """One ``dict(box=float32[4])`` per expression: pixel ``(x0, y0, x1, y1)`` in an image of ``size``."""

@@ -19,11 +19,16 @@ CACHE_OPTIONS = {'root', 'views', 'dtype', 'shard_size'}
 
 def collate_cached(samples: list[dict]) -> dict:
     """Stack cached items into a training batch: ``features`` (``{layer: Tensor[N, C, h, w]}``), ``pooled``,
-    the labels and ``meta`` as :func:`dense.datasets.common.collate` batches them."""
+    ``image_size`` ``(H, W)`` (in place of the images: :func:`dense.datasets.common.batch_image_size`), the labels,
+    instance keys and ``meta`` as :func:`dense.datasets.common.collate` batches them."""
     batch = collate([{k: v for k, v in s.items() if k not in ('features', 'pooled', 'image_size')}
                      for s in samples])
     batch['features'] = {i: torch.stack([s['features'][i] for s in samples]) for i in samples[0]['features']}
     batch['pooled'] = torch.stack([s['pooled'] for s in samples])
+    sizes = {tuple(s['image_size']) for s in samples}
+    if len(sizes) > 1:
+        raise ValueError(f'cache: cannot batch views of different image sizes {sorted(sizes)}')
+    batch['image_size'] = sizes.pop()
     return batch
 
 

@@ -8,6 +8,7 @@ from mmengine.logging import MessageHub
 from mmengine.model import BaseDataPreprocessor, BaseModel
 from torch import nn
 
+from dense.datasets.common import batch_image_size
 from dense.extract import check_pixels
 from probes.train.inference import infer_head_outputs
 from probes.train.preprocess import encoder_input, feature_settings
@@ -50,7 +51,7 @@ def label_size(batch: dict) -> tuple[int, int]:
     for key in DENSE_LABEL_KEYS:
         if key in batch:
             return tuple(batch[key].shape[-2:])
-    return tuple(batch['image'].shape[-2:])
+    return batch_image_size(batch)
 
 
 class ProbeModel(BaseModel):
