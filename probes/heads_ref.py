@@ -73,7 +73,7 @@ class RefDecoderHead(nn.Module):
             Wang et al. 2022, "Anchor DETR": a spatial prior that speeds up DETR's slow convergence); False
             regresses all four numbers from the [REG] output alone (DETR). With a reference point the box MLP reads
             the [REG] output plus the attention-weighted patch tokens (the selected object's own features carry its
-            extent: on the scenes +2 points of Acc@0.5 over the [REG] output alone), and the output also
+            extent), and the output also
             holds ``point_logits`` ``[N, h, w]``, the attention's logits, which the referring task trains to pick the
             cell holding the target's centre (``ReferringTask(locate_weight=...)``).
     """

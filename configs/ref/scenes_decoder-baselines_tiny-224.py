@@ -19,7 +19,7 @@ num_workers = 0
 # forward) instead of once per expression and step; float16, about 1.2 GB under work_dirs/cache
 cache = dict(root='work_dirs/cache', views=1, dtype='float16', shard_size=512)
 clip_grad = dict(max_norm=1.0)
-schedule = dict(max_iters=2000, warmup_iters=40, policy='cosine', checkpoint_interval=2000, log_interval=100)
+schedule = dict(max_iters=3000, warmup_iters=40, policy='cosine', checkpoint_interval=3000, log_interval=100)
 seed = 0
 log_level = 'WARNING'
 work_dir = 'work_dirs/ref/scenes_decoder-baselines_tiny-224'
