@@ -30,12 +30,12 @@ from safetensors.torch import save_file
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from dense.datasets.common import LABEL_KEYS, LIST_KEYS
+from dense.datasets.common import LABEL_KEYS
 from dense.io import atomic_path, write_json
 
 CACHE_FORMAT = 2  # 2: instance keys (boxes, expressions) stored; format-1 caches are refused by key
-INSTANCE_KEYS = ('target_box', *(k for k in LIST_KEYS if k in ('boxes', 'box_labels')))
-TEXT_KEYS = tuple(k for k in LIST_KEYS if k in ('expression', 'queries'))
+INSTANCE_KEYS = ('target_box', 'boxes', 'box_labels')  # tensors of any length per item
+TEXT_KEYS = ('expression', 'queries')  # strings, kept in the shard's JSON metadata
 MANIFEST = 'manifest.json'
 HEADERS_KEPT = 32  # shard headers held by a reader: bounded, so memory stays flat in the data-set size; enough
 # that a shuffled sampler over a few thousand images rarely re-reads one (each re-read parses its JSON)
@@ -110,24 +110,29 @@ def _read_header(path: Path) -> tuple[dict, int]:
     return header, 8 + length
 
 
-def shard_error(path: Path, key_sha: str, start: int, count: int) -> str | None:
-    """Why the shard at ``path`` is not a complete shard of this key for items [start, start + count), or None."""
+def shard_header(path: Path, key_sha: str, start: int, count: int) -> tuple[dict, int]:
+    """The header and data offset of the complete shard of this key for items [start, start + count) at ``path``;
+    a ``ValueError`` says why the file is not that shard."""
     if not path.is_file():
-        return 'missing'
+        raise ValueError('missing')
     try:
-        header, _ = _read_header(path)
-    except (ValueError, OSError, json.JSONDecodeError) as err:
-        return str(err)
-    return header_error(path, header, key_sha, start, count)
-
-
-def header_error(path: Path, header: dict, key_sha: str, start: int, count: int) -> str | None:
-    """Why a shard with this (already read, complete) ``header`` is not the one of this key and items, or None."""
+        header, offset = _read_header(path)
+    except OSError as err:
+        raise ValueError(str(err)) from err
     meta = header.get('__metadata__', {})
     if meta.get('key') != key_sha:
-        return f'{path}: built for another cache key ({meta.get("key", "none")[:12]})'
+        raise ValueError(f'{path}: built for another cache key ({meta.get("key", "none")[:12]})')
     if (int(meta.get('start', -1)), int(meta.get('count', -1))) != (start, count):
-        return f'{path}: holds items {meta.get("start")}+{meta.get("count")}, expected {start}+{count}'
+        raise ValueError(f'{path}: holds items {meta.get("start")}+{meta.get("count")}, expected {start}+{count}')
+    return header, offset
+
+
+def shard_error(path: Path, key_sha: str, start: int, count: int) -> str | None:
+    """Why the shard at ``path`` is not a complete shard of this key for items [start, start + count), or None."""
+    try:
+        shard_header(path, key_sha, start, count)
+    except ValueError as err:  # json.JSONDecodeError is one
+        return str(err)
     return None
 
 
@@ -247,13 +252,9 @@ class FeatureCache(Dataset):
             shard = self.shards[index]
             path = self.folder / shard['file']
             try:
-                header, offset = _read_header(path) if path.is_file() else (None, 0)
-                error = 'missing' if header is None else header_error(path, header, self.sha, shard['start'],
-                                                                      shard['count'])
-            except (ValueError, OSError, json.JSONDecodeError) as err:
-                error = str(err)
-            if error is not None:
-                raise ValueError(f'{path}: incomplete or foreign shard, not read ({error}); rerun the extraction')
+                header, offset = shard_header(path, self.sha, shard['start'], shard['count'])
+            except ValueError as err:
+                raise ValueError(f'{path}: incomplete or foreign shard, not read ({err}); rerun the extraction') from None
             meta = header['__metadata__']
             self._headers[index] = (header, offset, json.loads(meta['meta']), json.loads(meta.get('texts', '[]')))
             while len(self._headers) > HEADERS_KEPT:

@@ -198,3 +198,11 @@ def test_referring_heads_trained_from_cache_match_on_the_fly(tmp_path):
     for split in fly:
         for k in keys:
             assert abs(cached[split][k] - fly[split][k]) <= 1e-4 * max(1.0, abs(fly[split][k])), k
+
+
+def test_every_list_key_of_a_batch_is_stored_by_the_cache():
+    """A list key added to the batches (dense.datasets.common.LIST_KEYS) must be stored too, or cached training
+    would silently lose it."""
+    from dense.cache import INSTANCE_KEYS, TEXT_KEYS
+    from dense.datasets.common import LIST_KEYS
+    assert set(LIST_KEYS) <= set(INSTANCE_KEYS) | set(TEXT_KEYS)
