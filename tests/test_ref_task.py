@@ -125,6 +125,8 @@ def test_scenes_experiment_writes_summary_and_overlays(tmp_path):
     assert json.loads((tmp_path / 'summary.json').read_text())['decoder_probe'] == summary['decoder_probe']
     row = f"| decoder (`{summary['decoder_probe']}`) | {summary['ref_decoder']:.2f} |"
     assert row in (tmp_path / 'summary.md').read_text()
+    assert summary['encoder_weights'] == 'random-init-seed0'
+    assert 'random-init-seed0' in (tmp_path / 'summary.md').read_text()
 
 
 @pytest.mark.parametrize('path', sorted((ROOT / 'configs/ref').glob('*.py')), ids=lambda p: p.stem)

@@ -7,7 +7,7 @@ import argparse
 def add_config_arguments(parser: argparse.ArgumentParser, default: str) -> None:
     """The options every scenes experiment takes: ``--config``, ``--work-dir`` and ``--cfg-options``."""
     from mmengine.config import DictAction
-    parser.add_argument('--config', default=default)
+    parser.add_argument('--config', default=default, help='the experiment config (default: %(default)s)')
     parser.add_argument('--work-dir', help='override the config work_dir')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. encoder.name=scenes-dense schedule.max_iters=800')

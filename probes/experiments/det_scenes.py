@@ -75,7 +75,8 @@ def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None, op
     best = results['best']['det/owl']
     baseline = mean_box_baseline(cfg)
     overlay_figure(cfg, best['probe'])
-    summary = {'best_probe': best['probe'], 'head': best['test'], 'mean_box_baseline': baseline}
+    summary = {'best_probe': best['probe'], 'head': best['test'], 'mean_box_baseline': baseline,
+               'encoder_weights': results['encoder_weights']}  # random-init visible
     write_json(f'{cfg.work_dir}/summary.json', summary, sort_keys=True)
     return summary
 

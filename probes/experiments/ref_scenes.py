@@ -48,7 +48,7 @@ def markdown(summary: dict) -> str:
     """The test Acc@0.5 of the decoder and the three baselines as a markdown table."""
     rows = [('decoder (`%s`)' % summary['decoder_probe'], 'ref_decoder'), ('similarity map -> box', 'ref_similarity'),
             ('centre box (learned constant)', 'ref_centre'), ('largest object', 'ref_largest')]
-    lines = [f"| test Acc@0.5 (%), encoder `{summary['encoder']}` | |", '|---|---|']
+    lines = [f"| test Acc@0.5 (%), encoder `{summary['encoder']}` ({summary['encoder_weights']}) | |", '|---|---|']
     return '\n'.join(lines + [f'| {label} | {summary[key]:.2f} |' for label, key in rows]) + '\n'
 
 
@@ -59,6 +59,7 @@ def run_experiment(config: str = DEFAULT_CONFIG, work_dir: str | None = None, op
     results = run_training(cfg)
     summary = {group.split('/', 1)[1]: results['best'][group]['test']['Acc@0.5'] for group in (DECODER, *BASELINES)}
     summary['decoder_probe'], summary['encoder'] = results['best'][DECODER]['probe'], cfg.encoder['name']
+    summary['encoder_weights'] = results['encoder_weights']  # 'random-init-seed0' or the checkpoint's sha256
     summary['figures'] = [str(p) for p in referring_overlays(cfg, summary['decoder_probe'])]
     write_json(Path(cfg.work_dir) / 'summary.json', summary, sort_keys=True)
     write_bytes(Path(cfg.work_dir) / 'summary.md', markdown(summary).encode())
