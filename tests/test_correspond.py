@@ -134,3 +134,30 @@ def test_block_features_and_feature_cache(tmp_path):
     assert np.isfinite(metrics['scenes/recall@10px'])
     assert set(evaluation.cache) == {'scenes/val/0/0', 'scenes/val/0/1'}
     assert evaluation.cache['scenes/val/0/0'].shape == (32, 3, 4)  # block 1 of the 'test' encoder, 48 x 64 px
+
+
+def test_blind_matcher_and_wide_pair_recall(tmp_path):
+    """The blind matcher sees no image (position code only): on pairs with no camera motion it matches every point
+    to itself and scores 100; the wide recall is the mean per-pair recall of the pairs at or beyond ``wide_from``."""
+    pairs = [ScenePairs('val', SIZE, num=4)[i] for i in range(4)]
+    still = [dict(p, image_1=p['image_0'], xyz_1=p['xyz_0'], Rt_01=torch.eye(4)[:3], angle=0.0) for p in pairs[:2]]
+    evaluation = Correspondence(build_encoder('test'), tmp_path, data=dict(type='scene_pairs'), num_figures=0,
+                                scale_factor=1.0, wide_from=30)
+    blind = evaluation.geometric(still)
+    assert blind['scenes/blind/recall@5px'] == 100.0 and 'scenes/recall@10px_wide' not in blind
+    assert 'scenes/blind/pairs' not in blind and blind['scenes/pairs'] == 2
+    assert torch.equal(*evaluation.blind_features(pairs[0]['image_0'])[None].expand(2, -1, -1, -1))
+    mixed = [dict(p, angle=a) for p, a in zip(pairs, (10.0, 35.0, 50.0, 20.0))]
+    metrics = evaluation.geometric(mixed)
+    single = [evaluation.geometric([p])['scenes/recall@10px'] for p in mixed]  # one pair: its own recall
+    assert metrics['scenes/recall@10px_wide'] == pytest.approx((single[1] + single[2]) / 2, abs=1e-3)
+    assert metrics['scenes/recall@10px_0-15deg'] == pytest.approx(single[0], abs=1e-3)
+
+
+def test_table_rows_keep_their_own_columns():
+    """``scenes/blind/...`` is a row of its own in the results table, not extra columns of ``scenes``."""
+    from probes.train.results import markdown_table
+    values = {'scenes/recall@5px': 20.0, 'scenes/pairs': 4.0, 'scenes/blind/recall@5px': 30.0}
+    table = markdown_table({'metrics': {'test': values}}, 'test').splitlines()
+    assert table[0] == '| probe (test) | recall@5px | pairs |'
+    assert table[2:] == ['| scenes | 20.00 | 4.00 |', '| scenes/blind | 30.00 | n/a |']

@@ -35,9 +35,13 @@ PROTOCOLS = {
                  bin_metric='3d', bin_threshold=0.02),
     'scannet': dict(scale_factor=0.25, num_corr=1000, upsample='bilinear', error_scale=0.25, thresholds_3d=(),
                     thresholds_px=(5, 10, 20), bins=(0, 15, 30, 60, 180), bin_metric='px', bin_threshold=10),
-    # ours: the scenes are metres-scale, so pixel thresholds at full resolution; bins up to the orbit's 60 degrees
+    # ours: the scenes are metres-scale, so pixel thresholds at full resolution; bins up to the orbit's 60 degrees;
+    # `wide_from`: also the mean recall of the pairs at or beyond that angle (Probe3D's NAVI bins start at 0-30: the
+    # first bin is the narrow one), and `blind`: the same scores for a matcher that sees no image (position code
+    # only), the floor a feature must beat (on 64 px scenes it beats every encoder below 30 degrees)
     'scenes': dict(scale_factor=0.25, num_corr=1000, upsample='bicubic', error_scale=1.0, thresholds_3d=(),
-                   thresholds_px=(5, 10, 20), bins=(0, 15, 30, 45, 60), bin_metric='px', bin_threshold=10),
+                   thresholds_px=(5, 10, 20), bins=(0, 15, 30, 45, 60), bin_metric='px', bin_threshold=10,
+                   wide_from=30, blind=True),
     'spair': dict(alpha=0.1),
 }
 
@@ -88,13 +92,11 @@ class Correspondence:
         self.layer, self.device, self.num_figures = layer, device, int(num_figures)
         self.cache, self.cache_size = OrderedDict(), int(cache_size)
         self._fx = None
+        self._blind = False
 
     def run(self) -> dict[str, float]:
         """Score every pair; flat metrics ``{name}/...``."""
-        from dense.extract import FeatureExtractor
         pairs = build_pairs(self.data)
-        self._fx = FeatureExtractor(self.encoder, layers=None if self.layer is None else [self.layer],
-                                    device=self.device, progress=False)
         if self.protocol == 'spair':
             return self.keypoints(pairs)
         return self.geometric(pairs)
@@ -104,6 +106,10 @@ class Correspondence:
         if key is not None and key in self.cache:
             self.cache.move_to_end(key)
             return self.cache[key]
+        if self._fx is None:
+            from dense.extract import FeatureExtractor
+            self._fx = FeatureExtractor(self.encoder, layers=None if self.layer is None else [self.layer],
+                                        device=self.device, progress=False)
         out = self._fx.forward_batch(image[None])
         if self.layer is None:
             h, w = image.shape[-2] // self.encoder.patch_size, image.shape[-1] // self.encoder.patch_size
@@ -118,12 +124,36 @@ class Correspondence:
 
     def pair_features(self, pair: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """Features of both views (override to score other features, e.g. an oracle in the tests)."""
+        if self._blind:
+            return self.blind_features(pair['image_0']), self.blind_features(pair['image_1'])
         meta = pair.get('meta', {})
         return (self.features(pair['image_0'], meta.get('key_0')),
                 self.features(pair['image_1'], meta.get('key_1')))
 
+    def blind_features(self, image: torch.Tensor) -> torch.Tensor:
+        """A matcher that sees no image: DETR's 2-D sine position code on the encoder's patch grid, ``[64, h, w]``
+        (the same for both views, so it matches each point to the same place in the other view)."""
+        from probes.heads_ref import sine_position_2d
+        h, w = image.shape[-2] // self.encoder.patch_size, image.shape[-1] // self.encoder.patch_size
+        return sine_position_2d(h, w, 64).T.reshape(64, h, w)
+
     def geometric(self, pairs) -> dict[str, float]:
-        """Probe3D's NAVI / ScanNet protocol (see :mod:`probes.metrics.correspondence`)."""
+        """Probe3D's NAVI / ScanNet protocol (see :mod:`probes.metrics.correspondence`); with the setting
+        ``blind``, the same metrics of :meth:`blind_features` too, under ``{name}/blind/...``."""
+        out = self._geometric(pairs)
+        if self.settings.get('blind'):
+            self._blind, figures = True, self.num_figures
+            try:
+                self.num_figures = 0
+                blind = self._geometric(pairs)
+            finally:
+                self._blind, self.num_figures = False, figures
+            prefix = f'{self.name}/'
+            out.update({f'{self.name}/blind/{k[len(prefix):]}': v for k, v in blind.items()
+                        if not k.endswith('pairs')})
+        return out
+
+    def _geometric(self, pairs) -> dict[str, float]:
         s = self.settings
         err_3d, err_2d, per_pair, angles, skipped = [], [], [], [], 0
         for i in tqdm(range(len(pairs)), desc=f'correspondence ({self.name})', unit='pair'):
@@ -152,6 +182,10 @@ class Correspondence:
         label = _label(s['bin_threshold'], s['bin_metric'])
         binned = corr.binned_recall(torch.stack(per_pair), torch.tensor(angles), s['bins'])
         out.update({f'{self.name}/recall@{label}_{b}': v for b, v in binned.items()})
+        if s.get('wide_from') is not None:
+            keep = torch.tensor(angles) >= s['wide_from']
+            if keep.any():  # the mean per-pair recall of the wide pairs (no such pair: no key)
+                out[f'{self.name}/recall@{label}_wide'] = 100.0 * float(torch.stack(per_pair)[keep].mean())
         out.update({f'{self.name}/pairs': float(len(per_pair)), f'{self.name}/skipped_pairs': float(skipped)})
         return out
 

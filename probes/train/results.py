@@ -87,7 +87,8 @@ def _columns(task: str, probes: list[str], values: dict) -> tuple[str, ...]:
     gets its first metric per tagged split (``Acc@0.5.refcoco_testA``, ...)."""
     from probes.tasks import TASKS
     columns = getattr(TASKS.get(task), 'table_metrics', None)
-    metrics = tuple(k.rsplit('/', 1)[1] for k in values if k.startswith(probes[0] + '/'))
+    metrics = tuple(k.rsplit('/', 1)[1] for k in values if k.rsplit('/', 1)[0] == probes[0])  # its own, not a
+    # sub-row's (``scenes/blind/...`` is a row of its own)
     if columns and getattr(TASKS.get(task), 'table_per_split', False):
         return tuple(columns) + tuple(sorted(m for m in metrics if m.startswith(columns[0] + '.')))
     return tuple(columns) if columns else metrics
