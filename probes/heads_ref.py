@@ -1,7 +1,8 @@
 """Referring-expression heads on frozen patch tokens: a grounding decoder and three baselines.
 
 Every head returns a dict: ``{'boxes': float32[N, 4]}`` (normalised ``cx, cy, w, h`` in [0, 1]) or, for the
-similarity baseline, ``{'map': float32[N, h, w]}`` (per-patch logits that the task turns into a box). Inputs come
+similarity baseline, ``{'map': float32[N, h, w]}`` (per-patch logits that the task turns into a box); the decoder
+adds the logits its task trains (``point_logits``, and ``mask_logits`` with ``box='mask'``). Inputs come
 from the referring task's ``head_inputs``: ``text_tokens`` ``[N, L, W]`` with ``text_mask`` ``[N, L]`` (the frozen
 text tower's final-LN token states), ``text_embedding`` ``[N, D]`` (its pooled output), ``object_boxes`` (per image,
 ``[n_i, 4]`` pixel boxes of every annotated object) and ``image_size`` ``(H, W)``.
@@ -12,12 +13,17 @@ References:
       of all RefCOCO variants. LocCa decodes the box as text tokens; here the decoder regresses it (DETR style).
     - Carion et al. 2020, "End-to-End Object Detection with Transformers" (sigmoid ``cxcywh`` box MLP, sine position
       encoding of the memory); Deng et al. 2021, "TransVG" (a learned [REG] query beside the text tokens).
+    - Cheng et al. 2021, "MaskFormer" (a query's mask = its embedding dotted with every pixel embedding); Zhou et
+      al. 2016, "CAM" (box of the map's component above a fraction of its peak); Cai & Vasconcelos 2018, "Cascade
+      R-CNN" (a box regressed as a refinement of an earlier one).
 """
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
+from scipy import ndimage
 from torch import nn
 
 
@@ -51,6 +57,38 @@ def sine_position_2d(height: int, width: int, dim: int, device=None) -> torch.Te
     return torch.cat([enc_y[:, None].expand(-1, width, -1), enc_x[None].expand(height, -1, -1)], -1).flatten(0, 1)
 
 
+def cell_box_mask(boxes: torch.Tensor, grid: tuple[int, int], size: tuple[int, int]) -> torch.Tensor:
+    """``[N, h, w]`` float mask of the grid cells whose centre lies inside each pixel box ``(x0, y0, x1, y1)``."""
+    (h, w), (height, width) = grid, size
+    ys = (torch.arange(h, device=boxes.device) + 0.5) * height / h
+    xs = (torch.arange(w, device=boxes.device) + 0.5) * width / w
+    inside_y = (ys[None] >= boxes[:, 1:2]) & (ys[None] < boxes[:, 3:4])
+    inside_x = (xs[None] >= boxes[:, 0:1]) & (xs[None] < boxes[:, 2:3])
+    return (inside_y[:, :, None] & inside_x[:, None, :]).float()
+
+
+def map_to_box(prob: np.ndarray, size: tuple[int, int], threshold: float = 0.5,
+               component: str = 'largest') -> torch.Tensor:
+    """Pixel box ``(x0, y0, x1, y1)`` of one 4-connected component of the cells at or above ``threshold`` x the
+    map's maximum on an ``[h, w]`` grid, scaled to an image of ``size`` (H, W): the largest component
+    (``component='largest'``) or the one holding the map's maximum (``'peak'``).
+
+    The level is relative to the peak as in the box protocol of class activation maps (Zhou et al. 2016, "Learning
+    Deep Features for Discriminative Localization", Sec. 3: 20 % of the maximum), so there is always a box.
+    """
+    if component not in ('largest', 'peak'):
+        raise ValueError(f"map_to_box: component must be 'largest' or 'peak', got {component!r}")
+    labels, count = ndimage.label(prob >= threshold * float(prob.max()))
+    if component == 'peak':
+        keep = int(labels.flat[int(np.argmax(prob))])
+    else:
+        keep = int(np.argmax(np.bincount(labels.ravel(), minlength=count + 1)[1:])) + 1
+    ys, xs = np.nonzero(labels == keep)
+    (h, w), (height, width) = prob.shape, size
+    return torch.tensor([xs.min() * width / w, ys.min() * height / h, (xs.max() + 1) * width / w,
+                         (ys.max() + 1) * height / h], dtype=torch.float32)
+
+
 class RefDecoderHead(nn.Module):
     """Transformer decoder whose queries come from the expression, cross-attending to the patch tokens.
 
@@ -68,25 +106,37 @@ class RefDecoderHead(nn.Module):
         width: Decoder width; heads: attention heads; mlp_ratio: MLP width factor; dropout: in every layer.
         num_queries: Learned queries for ``query='pooled'``.
         max_tokens: Length of the learned text-position table (the text tower's context, 64 for SigLIP 2).
-        reference: Regress the box centre as an offset (in logit space) from a reference point, the patch centres
+        box: How the box is made.
+            ``'direct'``: all four numbers regressed from the [REG] output alone (DETR).
+            ``'reference'``: the centre as an offset (in logit space) from a reference point, the patch centres
             averaged with the [REG] output's attention over the patches (Meng et al. 2021, "Conditional DETR";
-            Wang et al. 2022, "Anchor DETR": a spatial prior that speeds up DETR's slow convergence); False
-            regresses all four numbers from the [REG] output alone (DETR). With a reference point the box MLP reads
-            the [REG] output plus the attention-weighted patch tokens (the selected object's own features carry its
-            extent), and the output also
-            holds ``point_logits`` ``[N, h, w]``, the attention's logits, which the referring task trains to pick the
+            Wang et al. 2022, "Anchor DETR": a spatial prior that speeds up DETR's slow convergence); the box MLP
+            reads the [REG] output plus the attention-weighted patch tokens, and the output also holds
+            ``point_logits`` ``[N, h, w]``, the attention's logits, which the referring task trains to pick the
             cell holding the target's centre (``ReferringTask(locate_weight=...)``).
+            ``'mask'``: the [REG] output also predicts a mask over the patch grid (``mask_logits`` ``[N, h, w]``:
+            an MLP of the [REG] output dotted with every projected patch token, as MaskFormer's mask embedding;
+            the task trains it with per-patch BCE against the target box, ``ReferringTask(mask_weight=...)``);
+            the cells at or above ``mask_threshold`` x its peak, the component holding the peak, give a box
+            (no gradient; the class-activation-map box rule of the similarity baseline), which the box MLP
+            refines: ``sigmoid(logit(mask box) + delta)``, ``delta`` from the [REG] output plus the mask-weighted
+            patch tokens, zero at initialisation (a two-stage box: Cascade R-CNN's refinement, Cai & Vasconcelos
+            2018). The regression then only corrects a box already on the chosen object.
+        mask_threshold: Level (relative to the mask's peak probability) of the ``'mask'`` box.
     """
 
     dense = False
 
     def __init__(self, in_dims: list[int], out_channels: int = 4, pooled_dim: int = 0, text_dim: int = 0,
                  query: str = 'tokens', depth: int = 6, width: int = 256, heads: int = 8, mlp_ratio: float = 4.0,
-                 dropout: float = 0.1, num_queries: int = 4, max_tokens: int = 64, reference: bool = True):
+                 dropout: float = 0.1, num_queries: int = 4, max_tokens: int = 64, box: str = 'reference',
+                 mask_threshold: float = 0.5, embed_dim: int = 0, refine: bool = True):
         super().__init__()
-        if out_channels != 4 or query not in ('tokens', 'pooled') or text_dim < 1 or depth < 1:
-            raise ValueError(f'RefDecoderHead: needs out_channels=4, query in (tokens, pooled), text_dim >= 1 and '
-                             f'depth >= 1; got {out_channels}, {query!r}, {text_dim}, {depth}')
+        if (out_channels != 4 or query not in ('tokens', 'pooled') or text_dim < 1 or depth < 1
+                or box not in ('direct', 'reference', 'mask') or (box == 'mask' and embed_dim < 1)):
+            raise ValueError(f'RefDecoderHead: needs out_channels=4, query in (tokens, pooled), text_dim >= 1, '
+                             f'depth >= 1, box in (direct, reference, mask) and embed_dim >= 1 for box=mask; got '
+                             f'{out_channels}, {query!r}, {text_dim}, {depth}, {box!r}, {embed_dim}')
         self.in_dims, self.pooled_dim, self.query = [int(d) for d in in_dims], int(pooled_dim), query
         self.width = int(width)
         self.memory_proj = nn.Sequential(nn.Linear(sum(self.in_dims), width), nn.LayerNorm(width))
@@ -99,9 +149,16 @@ class RefDecoderHead(nn.Module):
         self.decoder = nn.TransformerDecoder(layer, depth, norm=nn.LayerNorm(width))
         self.box = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
                                  nn.Linear(width, 4))
-        self.reference = bool(reference)
-        if self.reference:
+        self.box_mode, self.mask_threshold = box, float(mask_threshold)
+        if box == 'reference':
             self.point_q, self.point_k = nn.Linear(width, width), nn.Linear(width, width)
+        elif box == 'mask':
+            self.similarity = RefSimilarityHead(self.in_dims, text_dim=embed_dim)
+            self.mask_embed = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width))
+            self.refine = bool(refine)
+            for layer in (self.mask_embed[-1], self.box[-1]):  # the first mask is the similarity map, the first
+                nn.init.zeros_(layer.weight)                    # box the mask's own
+                nn.init.zeros_(layer.bias)
 
     def _memory(self, feats: list[torch.Tensor], pooled: torch.Tensor | None) -> torch.Tensor:
         x = _concat(feats)
@@ -126,22 +183,43 @@ class RefDecoderHead(nn.Module):
     def forward(self, feats: list[torch.Tensor], pooled: torch.Tensor | None = None, text_tokens=None,
                 text_mask=None, text_embedding=None, **_) -> dict[str, torch.Tensor]:
         """``{'boxes': [N, 4]}`` normalised ``cx, cy, w, h`` (sigmoid), plus ``'point_logits'`` ``[N, h, w]`` with
-        ``reference=True``."""
+        ``box='reference'`` or ``'mask_logits'`` ``[N, h, w]`` with ``box='mask'``."""
         _check_feats(self, feats)
         if self.pooled_dim:
             _require(self, pooled=pooled)
         targets, padding = self._targets(feats[0].shape[0], text_tokens, text_mask, text_embedding)
         memory = self._memory(feats, pooled)
         reg = self.decoder(targets, memory, tgt_key_padding_mask=padding)[:, 0]
-        if not self.reference:
+        if self.box_mode == 'direct':
             return {'boxes': self.box(reg).sigmoid()}
         h, w = feats[0].shape[-2:]
-        point, scores = self._reference(reg, memory[:, :h * w], h, w)
+        patches = memory[:, :h * w]
+        if self.box_mode == 'mask':
+            _require(self, text_embedding=text_embedding)
+            logits = (self.similarity(feats, text_embedding=text_embedding)['map'].flatten(1)
+                      + torch.einsum('nc,npc->np', self.mask_embed(reg), patches) / math.sqrt(self.width))
+            grid = logits.unflatten(1, (h, w))
+            start = self._mask_boxes(grid.detach())
+            # the mask's logits are also its localisation logits: the task's cross-entropy against the target
+            # centre's cell trains the peak (the pick) directly, where the BCE trains every cell alike
+            if not self.refine:
+                return {'boxes': start, 'mask_logits': grid, 'point_logits': grid}
+            weights = logits.sigmoid()
+            attended = torch.einsum('np,npc->nc', weights / weights.sum(-1, keepdim=True).clamp_min(1e-6), patches)
+            delta = self.box(reg + attended)
+            return {'boxes': (torch.logit(start, eps=1e-3) + delta).sigmoid(), 'mask_logits': grid, 'point_logits': grid}
+        point, scores = self._reference(reg, patches, h, w)
         # the box MLP reads the [REG] output plus the patch tokens under its attention: the selected object's
         # own features carry its extent
-        delta = self.box(reg + torch.einsum('np,npc->nc', scores.softmax(-1), memory[:, :h * w]))
+        delta = self.box(reg + torch.einsum('np,npc->nc', scores.softmax(-1), patches))
         return {'boxes': torch.cat([(point + delta[:, :2]).sigmoid(), delta[:, 2:].sigmoid()], dim=1),
                 'point_logits': scores.unflatten(1, (h, w))}
+
+    def _mask_boxes(self, logits: torch.Tensor) -> torch.Tensor:
+        """Normalised ``cx, cy, w, h`` of each mask's peak component (:func:`map_to_box`), ``[N, 4]``."""
+        probs = logits.float().sigmoid().cpu().numpy()
+        x0, y0, x1, y1 = torch.stack([map_to_box(p, (1, 1), self.mask_threshold, 'peak') for p in probs]).unbind(-1)
+        return torch.stack([(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0], -1).to(logits.device)
 
     def _reference(self, reg: torch.Tensor, patches: torch.Tensor, h: int, w: int):
         """Logit of the reference point (the patch centres averaged with the [REG] output's attention over the

@@ -101,7 +101,7 @@ def test_locate_loss_targets_the_cell_of_the_box_centre():
 
 def test_decoder_pooled_query_plain_regression_and_errors():
     head = build_head('ref_decoder', [8], 4, query='pooled', depth=1, width=16, heads=2, text_dim=TEXT_D,
-                      reference=False)
+                      box="direct")
     assert not hasattr(head, 'point_q')
     assert head([torch.randn(2, 8, 3, 3)], text_embedding=torch.randn(2, TEXT_D))['boxes'].shape == (2, 4)
     with pytest.raises(ValueError, match='text_embedding'):
@@ -226,3 +226,57 @@ def test_decoder_learns_to_ground_the_named_object_among_distractors():
         evaluator.process(preds, dict(target_box=boxes))
         scores.append(evaluator.compute()['Acc@0.5'])
     assert scores[0] > 80 and scores[1] < 50, scores  # measured: 100 and 26
+
+
+def test_map_to_box_peak_component_is_the_one_holding_the_maximum():
+    prob = np.zeros((4, 8))
+    prob[0:2, 0:4] = 0.6   # the largest component
+    prob[3, 6] = 1.0       # the peak, alone
+    assert map_to_box(prob, (4, 8)).tolist() == [0.0, 0.0, 4.0, 2.0]
+    assert map_to_box(prob, (4, 8), component='peak').tolist() == [6.0, 3.0, 7.0, 4.0]
+    with pytest.raises(ValueError, match='component'):
+        map_to_box(prob, (4, 8), component='first')
+
+
+@pytest.mark.parametrize('refine', [False, True])
+def test_decoder_mask_box_starts_from_the_similarity_map(refine):
+    """``box='mask'``: at initialisation the mask is the text-patch similarity map (the decoder's term is zero)
+    and the box is its peak component's box; the residual and the refinement then train from there."""
+    torch.manual_seed(0)
+    head = build_head('ref_decoder', [8], 4, depth=1, width=16, heads=2, text_dim=TEXT_W, box='mask',
+                      embed_dim=TEXT_D, refine=refine)
+    feats, inputs = [torch.randn(N, 8, 4, 6)], _inputs((4, 6))
+    out = head(feats, **inputs)
+    similarity = head.similarity(feats, text_embedding=inputs['text_embedding'])['map']
+    assert torch.allclose(out['mask_logits'], similarity, atol=1e-6) and out['point_logits'] is out['mask_logits']
+    expected = torch.stack([map_to_box(p, (1, 1), 0.5, 'peak') for p in similarity.sigmoid().detach().numpy()])
+    expected = box_convert(expected, 'xyxy', 'cxcywh')
+    assert torch.allclose(out['boxes'], expected, atol=1e-3)
+    assert out['boxes'].requires_grad == refine
+    out['mask_logits'].square().mean().backward()
+    assert head.mask_embed[-1].weight.grad.abs().sum() > 0 and head.similarity.proj.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match='text_embedding'):
+        head(feats, text_tokens=inputs['text_tokens'], text_mask=inputs['text_mask'])
+    with pytest.raises(ValueError, match='embed_dim'):
+        build_head('ref_decoder', [8], 4, text_dim=TEXT_W, box='mask')
+
+
+def test_mask_decoder_loss_is_bce_plus_locate_plus_box_terms():
+    """The task's loss for a mask decoder, against an independent computation: per-patch BCE of the mask against
+    the cells inside the target box + cross-entropy of the same logits against the centre's cell (+ L1 / GIoU of
+    the refined box)."""
+    import torch.nn.functional as F
+    from probes.tasks.referring import ReferringTask
+    logits = torch.randn(2, 3, 4)
+    boxes = torch.tensor([[0.2, 0.3, 0.2, 0.4], [0.7, 0.6, 0.3, 0.2]])
+    batch = dict(image=torch.zeros(2, 3, 30, 40), target_box=torch.tensor([[0.0, 0, 20, 15], [20.0, 10, 40, 30]]))
+    inside = torch.zeros(2, 3, 4)
+    inside[0, 0, 0:2] = 1  # cell centres x 5, 15, 25, 35 and y 5, 15, 25: x < 20 and y < 15
+    inside[1, 1:3, 2:4] = 1
+    centre_cells = torch.tensor([0 * 4 + 1, 2 * 4 + 3])  # centres (10, 7.5) -> row 0, col 1; (30, 20) -> row 2, col 3
+    expected = (F.binary_cross_entropy_with_logits(logits, inside)
+                + F.cross_entropy(logits.flatten(1), centre_cells))
+    out = dict(boxes=boxes, mask_logits=logits, point_logits=logits)
+    assert torch.allclose(ReferringTask().loss(out, batch), expected, atol=1e-5)
+    trained = dict(out, boxes=boxes.clone().requires_grad_())
+    assert ReferringTask().loss(trained, batch) > expected + 1.0  # the box terms of wrong boxes add on

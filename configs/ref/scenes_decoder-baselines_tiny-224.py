@@ -6,7 +6,7 @@
 encoder = dict(name='tiny', weights=None)
 tasks = dict(ref=dict())
 probes = [dict(task='ref', heads=['ref_decoder', 'ref_similarity', 'ref_centre', 'ref_largest'], layers=[[-1]],
-               lrs=[1e-3], head_opts=dict(ref_decoder=dict(depth=3, width=128, heads=4, dropout=0.0)))]
+               lrs=[1e-3], head_opts=dict(ref_decoder=dict(depth=3, width=128, heads=4, dropout=0.0, box='mask')))]
 data = dict(
     train=dict(type='ref_scenes', split='train', size=(224, 224), num=2000),
     val=dict(type='ref_scenes', split='val', size=(224, 224), num=30),

@@ -10,44 +10,18 @@ trains with the captioning loss instead; regression is this suite's choice (docs
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
 from torch import nn
 from torchvision.ops import box_convert, generalized_box_iou_loss
 
 from dense.datasets.common import batch_device, batch_image_size
 from probes.heads import build_head
+from probes.heads_ref import cell_box_mask, map_to_box  # noqa: F401  (map_to_box: re-exported)
 from probes.metrics.referring import RefEvaluator
 
 # which text inputs each head kind reads (the task computes only those)
 TEXT_INPUTS = {'ref_decoder': None, 'ref_similarity': 'embedding', 'ref_largest': '', 'ref_centre': ''}
-
-
-def cell_box_mask(boxes: torch.Tensor, grid: tuple[int, int], size: tuple[int, int]) -> torch.Tensor:
-    """``[N, h, w]`` float mask of the grid cells whose centre lies inside each pixel box ``(x0, y0, x1, y1)``."""
-    (h, w), (height, width) = grid, size
-    ys = (torch.arange(h, device=boxes.device) + 0.5) * height / h
-    xs = (torch.arange(w, device=boxes.device) + 0.5) * width / w
-    inside_y = (ys[None] >= boxes[:, 1:2]) & (ys[None] < boxes[:, 3:4])
-    inside_x = (xs[None] >= boxes[:, 0:1]) & (xs[None] < boxes[:, 2:3])
-    return (inside_y[:, :, None] & inside_x[:, None, :]).float()
-
-
-def map_to_box(prob: np.ndarray, size: tuple[int, int], threshold: float = 0.5) -> torch.Tensor:
-    """Pixel box ``(x0, y0, x1, y1)`` of the largest 4-connected component of the cells at or above
-    ``threshold`` x the map's maximum on an ``[h, w]`` grid, scaled to an image of ``size`` (H, W).
-
-    The level is relative to the peak as in the box protocol of class activation maps (Zhou et al. 2016, "Learning
-    Deep Features for Discriminative Localization", Sec. 3: 20 % of the maximum), so there is always a box.
-    """
-    labels, count = ndimage.label(prob >= threshold * float(prob.max()))
-    sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    ys, xs = np.nonzero(labels == int(np.argmax(sizes)) + 1)
-    (h, w), (height, width) = prob.shape, size
-    return torch.tensor([xs.min() * width / w, ys.min() * height / h, (xs.max() + 1) * width / w,
-                         (ys.max() + 1) * height / h], dtype=torch.float32)
 
 
 class ReferringTask:
@@ -65,6 +39,8 @@ class ReferringTask:
             decoder *which* object is meant directly rather than only through the box regression; 0 = DETR's
             box loss alone. On the scenes (random ``tiny`` towers, 224 px, 2 000 steps) it lifts test Acc@0.5
             from ~3 to ~24 % (docs/referring.md).
+        mask_weight: Weight of the per-patch BCE of the decoder's mask (``mask_logits``, ``box='mask'``) against
+            the cells inside the target box (the similarity baseline's loss).
     """
 
     name = 'ref'
@@ -76,9 +52,9 @@ class ReferringTask:
     table_per_split = True  # markdown tables add Acc@0.5 of every split an evaluation set holds
 
     def __init__(self, l1_weight: float = 5.0, giou_weight: float = 2.0, threshold: float = 0.5,
-                 text_cache: int = 20000, locate_weight: float = 1.0):
+                 text_cache: int = 20000, locate_weight: float = 1.0, mask_weight: float = 1.0):
         self.l1_weight, self.giou_weight, self.threshold = float(l1_weight), float(giou_weight), float(threshold)
-        self.locate_weight = float(locate_weight)
+        self.locate_weight, self.mask_weight = float(locate_weight), float(mask_weight)
         self.text, self.text_cache, self._cache = None, int(text_cache), {}
         self._inputs: set[str] = set()
 
@@ -112,10 +88,16 @@ class ReferringTask:
             reads = 'tokens' if opts.get('query', 'tokens') == 'tokens' else 'embedding'
         if reads:
             opts['text_dim'] = self.token_width() if reads == 'tokens' else int(self._text().embed_dim)
-            if reads not in self._inputs:
-                self._inputs.add(reads)
-                self._cache.clear()  # entries made so far lack this input
+            self._need(reads)
+        if kind == 'ref_decoder' and opts.get('box') == 'mask':  # its mask starts from the text-patch similarity
+            opts['embed_dim'] = int(self._text().embed_dim)
+            self._need('embedding')
         return build_head(kind, in_dims, 4, pooled_dim=pooled_dim, **opts)
+
+    def _need(self, reads: str) -> None:
+        if reads not in self._inputs:
+            self._inputs.add(reads)
+            self._cache.clear()  # entries made so far lack this input
 
     def _encode(self, expressions: list[str]) -> None:
         """Run the text tower on expressions not seen yet; keep their valid token states and embeddings (CPU)."""
@@ -159,17 +141,21 @@ class ReferringTask:
             logits = head_out['map'].float()
             return F.binary_cross_entropy_with_logits(logits, cell_box_mask(target, logits.shape[-2:], size))
         boxes = head_out['boxes'].float()
-        if not boxes.requires_grad:  # the largest-object baseline learns nothing
-            return boxes.new_zeros((), requires_grad=True)
+        loss = boxes.new_zeros((), requires_grad=True)  # the largest-object baseline learns nothing
         scale = target.new_tensor([size[1], size[0], size[1], size[0]])
-        target = box_convert(target / scale, 'xyxy', 'cxcywh')
-        l1 = (boxes - target).abs().sum(-1).mean()
-        giou = generalized_box_iou_loss(box_convert(boxes, 'cxcywh', 'xyxy'), box_convert(target, 'cxcywh', 'xyxy'),
-                                        reduction='mean')
-        loss = self.l1_weight * l1 + self.giou_weight * giou
+        normalised = box_convert(target / scale, 'xyxy', 'cxcywh')
+        if self.mask_weight and 'mask_logits' in head_out:
+            logits = head_out['mask_logits'].float()
+            loss = loss + self.mask_weight * F.binary_cross_entropy_with_logits(
+                logits, cell_box_mask(target, logits.shape[-2:], size))
         if self.locate_weight and 'point_logits' in head_out:
-            loss = loss + self.locate_weight * self.locate_loss(head_out['point_logits'], target)
-        return loss
+            loss = loss + self.locate_weight * self.locate_loss(head_out['point_logits'], normalised)
+        if not boxes.requires_grad:  # boxes without a gradient (the largest object; a mask's own box)
+            return loss
+        l1 = (boxes - normalised).abs().sum(-1).mean()
+        giou = generalized_box_iou_loss(box_convert(boxes, 'cxcywh', 'xyxy'),
+                                        box_convert(normalised, 'cxcywh', 'xyxy'), reduction='mean')
+        return loss + self.l1_weight * l1 + self.giou_weight * giou
 
     @staticmethod
     def locate_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
