@@ -52,3 +52,15 @@ def test_smoke_ranking_end_to_end(tmp_path):
     assert len(again['table']['scenes-sigmoid']['correspond/scenes/recall@10px']['values']) == 2
     metrics = json.loads((tmp_path / 'scenes-sigmoid' / 'seed0' / 'probes' / 'metrics.json').read_text())
     assert metrics['encoder'] == 'scenes-sigmoid' and not metrics['encoder_weights'].startswith('random-init')
+    # so does a probe config added later (a list of them: the referring probe trains on data of its own)
+    ref = tmp_path / 'ref_smoke.py'
+    ref.write_text("_base_ = ['%s']\nprobes = [dict(task='ref', heads=['ref_centre'], layers=[[-1]], lrs=[1e-2])]\n"
+                   % (Path.cwd() / 'configs/ref/scenes_decoder-baselines_test-64_smoke.py'))
+    cfg.probes = list(cfg.probes) + [dict(config=str(ref))]
+    cfg.metrics = list(cfg.metrics) + [dict(key='ref/ref_centre/Acc@0.5', better='max')]
+    third = run_ranking(cfg, progress=False)
+    assert third['table']['random-init']['seg/linear/mIoU'] == summary['table']['random-init']['seg/linear/mIoU']
+    assert len(third['table']['scenes-sigmoid']['ref/ref_centre/Acc@0.5']['values']) == 2
+    ref_dir = tmp_path / 'scenes-sigmoid' / 'seed1' / 'probes_ref_smoke'
+    assert json.loads((ref_dir / 'metrics.json').read_text())['encoder'] == 'scenes-sigmoid'
+    assert Config.fromfile(str(ref_dir / 'config.py')).seed == 1

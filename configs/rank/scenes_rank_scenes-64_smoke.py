@@ -3,7 +3,7 @@
 _base_ = ['./scenes_rank_scenes-64.py']
 encoders = [dict(label='random-init', name='scenes'), dict(label='scenes-sigmoid', name='scenes-sigmoid')]
 seeds = [0, 1]
-probes = dict(config='configs/rank/scenes_linear_scenes-64_probes_smoke.py')
+probes = [dict(config='configs/rank/scenes_linear_scenes-64_probes_smoke.py')]
 evaluations = []
 metrics = [dict(key='seg/linear/mIoU', better='max'), dict(key='depth/linear/rmse', better='min')]
 compare = [('scenes-sigmoid', 'random-init')]

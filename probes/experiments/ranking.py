@@ -1,7 +1,8 @@
 """Does the suite rank encoders? Every probe and evaluation on several encoders x seeds, one table and a bar figure.
 
-``sprobe rank CONFIG`` trains the probe grid of ``cfg.probes`` (one frozen forward per batch feeds every task's
-probes) and runs each training-free evaluation of ``cfg.evaluations`` (skipped, and said so, when its type is not
+``sprobe rank CONFIG`` trains the probe grid of each config of ``cfg.probes`` (one ``dict(config=...)`` or a list of
+them: the dense probes, whose one frozen forward per batch feeds every task's probes; detection and referring, whose
+data differ) and runs each training-free evaluation of ``cfg.evaluations`` (skipped, and said so, when its type is not
 registered in :data:`probes.evaluations.EVALUATIONS`) for every encoder of ``cfg.encoders`` and seed of
 ``cfg.seeds`` (the seed of the probes and of a random-init encoder). Each run keeps its own ``config.py`` and
 ``metrics.json``; ``ranking.json``, ``ranking.md`` and ``ranking.png`` collect them: mean and standard deviation
@@ -20,8 +21,19 @@ from mmengine.config import Config, DictAction
 from dense.io import write_bytes, write_json
 
 
-def _probe_config(cfg: Config, encoder: dict, seed: int, work_dir: Path) -> Config:
-    probe = Config.fromfile(cfg.probes['config'])
+def probe_configs(cfg: Config) -> list[str]:
+    """The probe config files of ``cfg.probes``: one ``dict(config=...)`` or a list of them."""
+    entries = cfg.get('probes') or []
+    return [e['config'] for e in ([entries] if isinstance(entries, dict) else entries)]
+
+
+def probe_tasks(path: str) -> set[str]:
+    """The task names a probe config trains (its metrics are keyed ``<task>/<head>/...``)."""
+    return {p['task'] for p in Config.fromfile(path).probes}
+
+
+def _probe_config(path: str, encoder: dict, seed: int, work_dir: Path) -> Config:
+    probe = Config.fromfile(path)
     probe.encoder = dict(encoder, seed=seed)
     probe.seed = seed
     probe.work_dir = str(work_dir)
@@ -52,16 +64,20 @@ def _has(metrics: dict, kind: str) -> bool:
 def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path, done: dict | None = None) -> dict:
     """All metrics of one encoder and seed: ``{'<task>/<head>/<metric>' | '<evaluation>/<metric>': value}``.
 
-    ``done``: metrics of an earlier run of this encoder and seed; its probes and the evaluations it has are kept,
-    only the evaluations added to the config since then run.
+    ``done``: metrics of an earlier run of this encoder and seed; the probes and evaluations it has are kept, only
+    the probe configs and evaluations added to the config since then run. The first probe config trains under
+    ``probes/`` (as before there was a list), each further one under ``probes_<config stem>/``.
     """
     from probes.evaluations import EVALUATIONS, run_evaluation
     from probes.train import run_training
     from probes.train.runner import build_encoder_from_config
-    probe_cfg = _probe_config(cfg, _encoder_spec(entry), seed, work_dir / 'probes')
-    encoder = build_encoder_from_config(probe_cfg)
-    out = dict(done or {})
-    if cfg.get('probes') and done is None:
+    encoder_spec, encoder, out = _encoder_spec(entry), None, dict(done or {})
+    for i, path in enumerate(probe_configs(cfg)):
+        if all(_has(out, task) for task in probe_tasks(path)):
+            continue
+        where = work_dir / ('probes' if i == 0 else f'probes_{Path(path).stem}')
+        probe_cfg = _probe_config(path, encoder_spec, seed, where)
+        encoder = encoder or build_encoder_from_config(probe_cfg)
         results = run_training(probe_cfg, encoder=encoder)
         for family, best in results['best'].items():
             out.update({f'{family}/{k}': v for k, v in best['test'].items()})
@@ -73,7 +89,8 @@ def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path, done: dict | No
         if _has(out, kind):
             continue
         ev_cfg = Config.fromfile(evaluation['config'])
-        ev_cfg.encoder = probe_cfg.encoder
+        ev_cfg.encoder = dict(encoder_spec, seed=seed)
+        encoder = encoder or build_encoder_from_config(ev_cfg)
         if 'seed' in ev_cfg.evaluation:  # the evaluation's own seed (kNN's augmentations), where it has one
             ev_cfg.evaluation['seed'] = seed
         ev_cfg.work_dir = str(work_dir / kind)
@@ -159,6 +176,7 @@ def run_ranking(cfg: Config, only: list | None = None, progress: bool = True) ->
     jobs = [(entry, seed) for entry in entries for seed in cfg.seeds]
     from probes.evaluations import EVALUATIONS
     kinds = {Config.fromfile(e['config']).evaluation['type'] for e in cfg.get('evaluations', [])} & set(EVALUATIONS)
+    kinds |= {task for path in probe_configs(cfg) for task in probe_tasks(path)}
     runs: dict = {}
     for entry, seed in tqdm(jobs, desc='rank', disable=not progress):
         run_dir = work_dir / entry['label'] / f'seed{seed}'
