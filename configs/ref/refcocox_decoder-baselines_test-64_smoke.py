@@ -7,7 +7,7 @@ size = (64, 64)
 data = dict(train=dict(root=data_root, size=size), val=dict(root=data_root, size=size),
             test=dict(root=data_root, size=size))
 probes = [dict(task='ref', heads=['ref_decoder', 'ref_similarity', 'ref_centre', 'ref_largest'], layers=[[-1]],
-               lrs=[1e-4], head_opts=dict(ref_decoder=dict(depth=2, width=16, heads=2)))]
+               lrs=[1e-4], head_opts=dict(ref_decoder=dict(depth=2, width=16, heads=2, box='mask')))]
 train_batch_size = 2
 val_batch_size = 4
 num_workers = 0

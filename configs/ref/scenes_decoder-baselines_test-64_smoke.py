@@ -3,7 +3,7 @@
 encoder = dict(name='test', weights=None)
 tasks = dict(ref=dict())
 probes = [dict(task='ref', heads=['ref_decoder', 'ref_similarity', 'ref_centre', 'ref_largest'], layers=[[-1]],
-               lrs=[1e-3], head_opts=dict(ref_decoder=dict(depth=1, width=16, heads=2)))]
+               lrs=[1e-3], head_opts=dict(ref_decoder=dict(depth=1, width=16, heads=2, box='mask')))]
 data = dict(
     train=dict(type='ref_scenes', split='train', size=(64, 64), num=2),
     val=dict(type='ref_scenes', split='val', size=(64, 64), num=2),

@@ -1,11 +1,13 @@
 # Referring expressions, SigLIP 2 paper / LocCa protocol: a decoder trained from scratch on the frozen, unpooled
 # patch tokens over all RefCOCO variants (big_vision refcocox_combined: train without any val / test image),
-# Acc@0.5 per split. Our choices (docs/referring.md): the box is regressed (5 x L1 + 2 x GIoU, DETR, + 1 x the
-# localisation cross-entropy on the target centre's patch), not decoded as text; decoder 6 layers, width 256,
-# 8 heads, queries = [REG] + text-tower tokens; last block; AdamW 1e-4.
+# Acc@0.5 per split. Our choices (docs/referring.md): the box is not decoded as text but made from the decoder's
+# mask over the patches (the text-patch similarity map plus a learned residual; box='mask') and refined by
+# regression (5 x L1 + 2 x GIoU, DETR, + 1 x the localisation cross-entropy on the target centre's patch + 1 x the
+# mask's per-patch BCE); decoder 6 layers, width 256, 8 heads, queries = [REG] + text-tower tokens; last block;
+# AdamW 1e-4.
 tasks = dict(ref=dict())
 probes = [dict(task='ref', heads=['ref_decoder', 'ref_similarity', 'ref_centre', 'ref_largest'], layers=[[-1]],
-               lrs=[1e-4], head_opts=dict(ref_decoder=dict(depth=6, width=256, heads=8, query='tokens')))]
+               lrs=[1e-4], head_opts=dict(ref_decoder=dict(depth=6, width=256, heads=8, query='tokens', box='mask')))]
 data_root = 'data/refer'
 size = (256, 256)
 data = dict(
