@@ -89,6 +89,31 @@ def test_sigmoid_loss_matches_pairwise_binary_cross_entropy():
     assert torch.allclose(sigmoid_loss(img, txt, t, b, same), expected_same / 5, atol=1e-5)
 
 
+def test_sigmoid_loss_with_hard_negative_texts():
+    """Texts beyond the first N are negatives of every image: the pairwise sum over an N x M table."""
+    g = torch.Generator().manual_seed(1)
+    img, txt = torch.randn(3, 8, generator=g), torch.randn(5, 8, generator=g)
+    t, b = torch.tensor([1.0]), torch.tensor([-2.0])
+    logits = F.normalize(img, dim=-1) @ F.normalize(txt, dim=-1).T * t.exp() + b
+    expected = F.binary_cross_entropy_with_logits(logits, torch.eye(3, 5), reduction='sum') / 3
+    assert torch.allclose(sigmoid_loss(img, txt, t, b), expected, atol=1e-5)
+    with pytest.raises(ValueError, match='2 texts for 3 images'):
+        sigmoid_loss(img, txt[:2], t, b)
+
+
+def test_shape_swapped_captions_differ_only_in_shape():
+    from dense.scenes.captions import swap_shapes
+    rng = np.random.default_rng(0)
+    caption = 'a large red cone left of a small blue box on a checkered floor'
+    for _ in range(20):
+        swapped = swap_shapes(caption, rng)
+        a, b = caption.split(), swapped.split()
+        changed = [(x, y) for x, y in zip(a, b) if x != y]
+        assert len(a) == len(b) and [x for x, _ in changed] == ['cone', 'box']
+        assert all(y in ('sphere', 'box', 'cylinder', 'cone', 'capsule') and y != x for x, y in changed)
+    assert swap_shapes('an empty plain floor', rng) == 'an empty plain floor'
+
+
 def test_distillation_loss_centre_masks_and_crops():
     g = torch.Generator().manual_seed(0)
     s, t, c = torch.randn(4, 6, generator=g), torch.randn(4, 6, generator=g), torch.randn(6, generator=g)
@@ -162,3 +187,17 @@ def test_dense_recipe_branches_from_the_sigmoid_run(tmp_path):
     sigmoid_end = torch.load(tmp_path / 's' / 'checkpoint.pt', weights_only=True)['model']
     assert not torch.equal(sigmoid_end['vit.blocks.0.attn.qkv.weight'],
                            straight.model.state_dict()['vit.blocks.0.attn.qkv.weight'])  # the recipes did diverge
+
+
+def test_shape_hard_negatives_add_negative_terms(tmp_path):
+    """hard_negatives='shape': the same batch, plus its shape-swapped captions as negatives, costs more (every
+    added term is a positive binary cross-entropy); an unknown kind is refused."""
+    plain = Pretrainer(_smoke_cfg(tmp_path / 'plain'))
+    cfg = _smoke_cfg(tmp_path / 'hard')
+    cfg.hard_negatives = 'shape'
+    hard = Pretrainer(cfg)
+    with torch.no_grad():
+        assert hard.losses(0)['sigmoid'] > plain.losses(0)['sigmoid'] + 1e-3
+    cfg.hard_negatives = 'colour'
+    with pytest.raises(ValueError, match='hard_negatives'):
+        Pretrainer(cfg)

@@ -18,15 +18,20 @@ def sigmoid_loss(image: Tensor, text: Tensor, log_scale: Tensor, bias: Tensor,
                  positives: Tensor | None = None) -> Tensor:
     """SigLIP loss of matching image / text embeddings ``(N, D)`` (row i of each is a positive pair).
 
-    ``positives`` (bool ``(N, N)``, optional) marks further positive pairs, e.g. images whose captions are identical:
+    ``positives`` (bool ``(N, M)``, optional) marks further positive pairs, e.g. images whose captions are identical:
     SigLIP's per-pair binary formulation takes several positives per row as they are; with the default (the
     diagonal only) two identical captions are each other's negatives, which a small caption vocabulary makes common.
+    ``text`` may hold ``M > N`` rows: the first N pair with the images, the rest are negatives of every image unless
+    ``positives`` says otherwise (hard negatives: NegCLIP's swapped-attribute captions).
     """
     logits = F.normalize(image, dim=-1) @ F.normalize(text, dim=-1).T * log_scale.exp() + bias
-    eye = torch.eye(len(image), dtype=torch.bool, device=image.device)
+    n, m = logits.shape
+    if m < n:
+        raise ValueError(f'sigmoid_loss: {m} texts for {n} images; the first {n} texts pair with the images')
+    eye = torch.eye(n, m, dtype=torch.bool, device=image.device)
     positive = eye if positives is None else (positives.to(image.device) | eye)
     labels = 2 * positive.float() - 1
-    return -F.logsigmoid(labels * logits).sum() / len(image)
+    return -F.logsigmoid(labels * logits).sum() / n
 
 
 class ProtoHead(nn.Module):

@@ -25,6 +25,7 @@ from dense.io import atomic_path, write_bytes
 from dense.pretrain.data import CaptionTokenizer, ScenePool, train_tokenizer
 from dense.pretrain.losses import Centre, ProtoHead, distill_loss, ema_update, sigmoid_loss
 from dense.pretrain.towers import ImageText, save_hf_dir, vit_tokens
+from dense.scenes.captions import swap_shapes
 
 RECIPES = ('sigmoid', 'sigmoid+dense')
 
@@ -70,6 +71,8 @@ class Pretrainer:
     def __init__(self, cfg):
         if cfg.recipe not in RECIPES:
             raise ValueError(f'unknown pretraining recipe {cfg.recipe!r}; use one of {RECIPES}')
+        if cfg.get('hard_negatives') not in (None, 'shape'):
+            raise ValueError(f"hard_negatives must be None or 'shape', got {cfg.get('hard_negatives')!r}")
         self.cfg, self.work_dir = cfg, Path(cfg.work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         tok_file = self.work_dir / 'tokenizer.model'
@@ -118,10 +121,13 @@ class Pretrainer:
         tokens = self.model.tokens(x)
         # duplicate_captions='positive': identical captions in a batch are positives of each other (default:
         # negatives, as SigLIP's diagonal labels and the shipped encoders were trained)
+        texts = list(captions)
+        if cfg.get('hard_negatives') == 'shape':  # each caption again with its shapes swapped: negatives that differ
+            texts += [swap_shapes(c, rng) for c in captions]  # from a true caption only in shape (NegCLIP)
         same = None
         if cfg.get('duplicate_captions', 'negative') == 'positive':
-            same = torch.tensor([[a == b for b in captions] for a in captions])
-        out = {'sigmoid': sigmoid_loss(self.model.pool(tokens), self.model.encode_text(self.tokenizer(captions)),
+            same = torch.tensor([[a == b for b in texts] for a in captions])
+        out = {'sigmoid': sigmoid_loss(self.model.pool(tokens), self.model.encode_text(self.tokenizer(texts)),
                                        self.model.logit_scale, self.model.logit_bias, same)}
         if self.dense_active(step):
             out.update(self.dense_losses(x, gen))

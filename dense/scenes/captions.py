@@ -70,6 +70,21 @@ def scene_caption(objects: list, floor: str, image_area: int, rng: np.random.Gen
     return ' and '.join(phrases) + f' on a {floor_words}'
 
 
+def swap_shapes(caption: str, rng: np.random.Generator) -> str:
+    """The caption with every shape word replaced by another shape drawn from ``rng`` (the same replacement for
+    each occurrence of a word): a hard negative that differs from a true caption only in shape, as NegCLIP's
+    (Yuksekgonul et al., 2023) swapped-attribute captions; the caption unchanged when it names no shape."""
+    from dense.scenes.layout import CLASS_NAMES
+    shapes = [n for n in CLASS_NAMES if n != 'ground']
+    words = caption.split(' ')
+    swap = {}
+    for w in words:
+        if w in shapes and w not in swap:
+            others = [s for s in shapes if s != w]
+            swap[w] = others[int(rng.integers(len(others)))]
+    return ' '.join(swap.get(w, w) for w in words)
+
+
 def ground_texture(seed: int) -> str:
     """The ground texture of the scene of ``seed`` (drawn by its layout)."""
     return sample_layout(int(seed)).ground['texture']
