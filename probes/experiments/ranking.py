@@ -150,9 +150,11 @@ def _bars(summary: dict):
     from visualize._common import new_figure
     keys = [m['key'] for m in summary['metrics']]
     labels = list(summary['table'])
-    fig = new_figure(2.6 * max(len(keys), 1), 2.8)
+    cols = min(max(len(keys), 1), 5)  # at most 5 panels a row: a 9-metric ranking stays readable
+    rows = -(-max(len(keys), 1) // cols)
+    fig = new_figure(2.6 * cols, 2.8 * rows)
     for j, key in enumerate(keys):
-        ax = fig.add_subplot(1, len(keys), j + 1)
+        ax = fig.add_subplot(rows, cols, j + 1)
         for i, label in enumerate(labels):
             cell = summary['table'][label][key]
             ax.bar(i, cell['mean'], yerr=cell['std'], color=f'C{i}', capsize=3)
