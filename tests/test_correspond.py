@@ -100,6 +100,7 @@ def test_true_3d_features_score_one_random_near_chance(tmp_path):
     oracle = _Oracle(build_encoder('test'), tmp_path, data=data, scale_factor=1.0, num_figures=0)
     metrics = oracle.run()
     assert metrics['scenes/recall@5px'] == 100.0 and metrics['scenes/pairs'] == 3
+    assert metrics['scenes/blind/recall@5px'] < 100.0  # the blind matcher never reads the (overridden) features
     noise = _Oracle(build_encoder('test'), tmp_path, data=data, random=True, num_figures=0).run()
     assert noise['scenes/recall@5px'] < 10  # chance: a 5 px disc is ~2.5% of a 48 x 64 image
 

@@ -92,7 +92,6 @@ class Correspondence:
         self.layer, self.device, self.num_figures = layer, device, int(num_figures)
         self.cache, self.cache_size = OrderedDict(), int(cache_size)
         self._fx = None
-        self._blind = False
 
     def run(self) -> dict[str, float]:
         """Score every pair; flat metrics ``{name}/...``."""
@@ -124,8 +123,6 @@ class Correspondence:
 
     def pair_features(self, pair: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """Features of both views (override to score other features, e.g. an oracle in the tests)."""
-        if self._blind:
-            return self.blind_features(pair['image_0']), self.blind_features(pair['image_1'])
         meta = pair.get('meta', {})
         return (self.features(pair['image_0'], meta.get('key_0')),
                 self.features(pair['image_1'], meta.get('key_1')))
@@ -140,20 +137,16 @@ class Correspondence:
     def geometric(self, pairs) -> dict[str, float]:
         """Probe3D's NAVI / ScanNet protocol (see :mod:`probes.metrics.correspondence`); with the setting
         ``blind``, the same metrics of :meth:`blind_features` too, under ``{name}/blind/...``."""
-        out = self._geometric(pairs)
+        out = self._geometric(pairs, self.pair_features, self.num_figures)
         if self.settings.get('blind'):
-            self._blind, figures = True, self.num_figures
-            try:
-                self.num_figures = 0
-                blind = self._geometric(pairs)
-            finally:
-                self._blind, self.num_figures = False, figures
+            blind = self._geometric(pairs, lambda p: (self.blind_features(p['image_0']),
+                                                      self.blind_features(p['image_1'])), 0)
             prefix = f'{self.name}/'
             out.update({f'{self.name}/blind/{k[len(prefix):]}': v for k, v in blind.items()
                         if not k.endswith('pairs')})
         return out
 
-    def _geometric(self, pairs) -> dict[str, float]:
+    def _geometric(self, pairs, pair_features, num_figures: int) -> dict[str, float]:
         s = self.settings
         err_3d, err_2d, per_pair, angles, skipped = [], [], [], [], 0
         for i in tqdm(range(len(pairs)), desc=f'correspondence ({self.name})', unit='pair'):
@@ -164,14 +157,14 @@ class Correspondence:
                     pair.get('meta', {}).get('visible_fraction', 1.0) == 0:
                 skipped += 1  # no overlap to score: no valid point in a view, or no point seen by both
                 continue
-            matches = corr.geometric_matches(*self.pair_features(pair), *grids, s['num_corr'], s['upsample'],
+            matches = corr.geometric_matches(*pair_features(pair), *grids, s['num_corr'], s['upsample'],
                                              self.device)
             K = pair['K'].clone().double()
             K[:2] *= s['error_scale']
             e3, e2 = corr.geometric_errors(matches, pair['Rt_01'], K)
             good = (e3 if s['bin_metric'] == '3d' else e2) < s['bin_threshold']
             err_3d.append(e3), err_2d.append(e2), per_pair.append(good.float().mean()), angles.append(pair['angle'])
-            if i < self.num_figures:
+            if i < num_figures:
                 self._draw_pair(i, pair, matches, good)
         if not per_pair:
             raise ValueError(f'correspond evaluation ({self.name}): all {len(pairs)} pairs were skipped (no valid '
