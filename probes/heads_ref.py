@@ -207,7 +207,8 @@ class RefDecoderHead(nn.Module):
             weights = logits.sigmoid()
             attended = torch.einsum('np,npc->nc', weights / weights.sum(-1, keepdim=True).clamp_min(1e-6), patches)
             delta = self.box(reg + attended)
-            return {'boxes': (torch.logit(start, eps=1e-3) + delta).sigmoid(), 'mask_logits': grid, 'point_logits': grid}
+            return {'boxes': (torch.logit(start, eps=1e-3) + delta).sigmoid(), 'mask_logits': grid,
+                    'point_logits': grid}
         point, scores = self._reference(reg, patches, h, w)
         # the box MLP reads the [REG] output plus the patch tokens under its attention: the selected object's
         # own features carry its extent
@@ -218,8 +219,8 @@ class RefDecoderHead(nn.Module):
     def _mask_boxes(self, logits: torch.Tensor) -> torch.Tensor:
         """Normalised ``cx, cy, w, h`` of each mask's peak component (:func:`map_to_box`), ``[N, 4]``."""
         probs = logits.float().sigmoid().cpu().numpy()
-        x0, y0, x1, y1 = torch.stack([map_to_box(p, (1, 1), self.mask_threshold, 'peak') for p in probs]).unbind(-1)
-        return torch.stack([(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0], -1).to(logits.device)
+        boxes = torch.stack([map_to_box(p, (1, 1), self.mask_threshold, 'peak') for p in probs])
+        return _xyxy_to_cxcywh(boxes, (1, 1)).to(logits.device)
 
     def _reference(self, reg: torch.Tensor, patches: torch.Tensor, h: int, w: int):
         """Logit of the reference point (the patch centres averaged with the [REG] output's attention over the

@@ -5,8 +5,10 @@ embedding once per batch (``head_inputs``); the heads of :mod:`probes.heads_ref`
 the frozen patch tokens. Box heads are trained with DETR's loss, 5 x L1 on normalised ``cx, cy, w, h`` + 2 x
 generalized IoU (Carion et al. 2020; Rezatofighi et al. 2019, torchvision ``generalized_box_iou_loss``); the
 similarity baseline's patch map with binary cross-entropy against the target box and boxed at prediction by a
-threshold (relative to the peak) + largest connected component. LocCa (the SigLIP 2 paper's protocol) emits the box as text tokens and
-trains with the captioning loss instead; regression is this suite's choice (docs/referring.md).
+threshold (relative to the peak) + largest connected component. The decoder's mask (``box='mask'``) is trained
+with that BCE too, and its (or its reference attention's) logits with a cross-entropy against the target centre's
+cell. LocCa (the SigLIP 2 paper's protocol) emits the box as text tokens and trains with the captioning loss
+instead; a mask box refined by regression is this suite's choice (docs/referring.md).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from torchvision.ops import box_convert, generalized_box_iou_loss
 
 from dense.datasets.common import batch_device, batch_image_size
 from probes.heads import build_head
-from probes.heads_ref import cell_box_mask, map_to_box  # noqa: F401  (map_to_box: re-exported)
+from probes.heads_ref import cell_box_mask, map_to_box
 from probes.metrics.referring import RefEvaluator
 
 # which text inputs each head kind reads (the task computes only those)
@@ -134,7 +136,9 @@ class ReferringTask:
 
     def loss(self, head_out: dict, batch: dict) -> torch.Tensor:
         """Box heads: ``l1_weight`` x L1 (summed over the 4 coordinates, mean over boxes) + ``giou_weight`` x
-        GIoU loss; the similarity map: per-patch BCE against the target box; parameter-free heads: 0."""
+        GIoU loss, plus ``locate_weight`` x :meth:`locate_loss` of ``point_logits`` and ``mask_weight`` x the
+        per-patch BCE of ``mask_logits`` where the head gives them (boxes without a gradient: those terms only);
+        the similarity map: per-patch BCE against the target box; parameter-free heads: 0."""
         size = batch_image_size(batch)
         target = batch['target_box'].float()
         if 'map' in head_out:
