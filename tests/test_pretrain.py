@@ -10,7 +10,7 @@ from mmengine.config import Config
 
 from dense.pretrain.data import EOS, PAD, PRETRAIN_SEEDS, CaptionTokenizer, pretrain_seeds, train_tokenizer
 from dense.pretrain.losses import Centre, distill_loss, sigmoid_loss
-from dense.pretrain.train import Pretrainer, local_crops, random_masks
+from dense.pretrain.train import Pretrainer, colour_jitter, local_crops, random_masks
 from dense.scenes.captions import FLOORS, ground_texture, scene_caption
 from dense.scenes.expressions import RELATIONS, evaluate
 from dense.scenes.layout import CLASS_NAMES, COLORS, SIZES
@@ -201,3 +201,33 @@ def test_shape_hard_negatives_add_negative_terms(tmp_path):
     cfg.hard_negatives = 'colour'
     with pytest.raises(ValueError, match='hard_negatives'):
         Pretrainer(cfg)
+
+
+def test_colour_jitter_of_student_views():
+    """Off is the identity; grayscale makes the channels equal; one generator seed, one result; pixels stay in
+    [0, 1]; a hue shift changes colours but keeps a gray pixel gray."""
+    x = torch.rand(4, 3, 8, 8)
+    x[:, :, 0, 0] = 0.5
+    gen = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    assert torch.equal(colour_jitter(x, gen(), p=0.0, grayscale=0.0), x)
+    gray = colour_jitter(x, gen(), p=0.0, grayscale=1.0)
+    assert torch.allclose(gray[:, 0], gray[:, 1]) and torch.allclose(gray[:, 1], gray[:, 2])
+    a = colour_jitter(x, gen(), p=1.0, brightness=0.0, contrast=0.0, saturation=0.0, hue=0.5, grayscale=0.0)
+    assert torch.equal(a, colour_jitter(x, gen(), p=1.0, brightness=0.0, contrast=0.0, saturation=0.0, hue=0.5,
+                                        grayscale=0.0))
+    assert (a - x).abs().mean() > 0.05 and a.min() >= 0 and a.max() <= 1
+    assert torch.allclose(a[:, :, 0, 0], x[:, :, 0, 0], atol=1e-3)
+
+
+def test_dense_colour_option_changes_only_the_student_views(tmp_path):
+    """dense.colour jitters the student's crops and masked views: the dense losses change, the sigmoid loss (clean
+    images) does not."""
+    plain = Pretrainer(_smoke_cfg(tmp_path / 'plain'))
+    cfg = _smoke_cfg(tmp_path / 'colour')
+    cfg.dense['colour'] = dict(p=1.0, hue=0.5, grayscale=0.5)
+    jittered = Pretrainer(cfg)
+    step = plain.branch_step
+    with torch.no_grad():
+        a, b = plain.losses(step), jittered.losses(step)
+    assert a['sigmoid'] == b['sigmoid']
+    assert a['local_global'] != b['local_global'] and a['masked'] != b['masked']

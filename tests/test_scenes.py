@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from dense.scenes import CLASS_NAMES, SceneSet, render_scene
-from dense.scenes.expressions import resolve
+from dense.scenes.expressions import blind_accuracy, blind_candidates, resolve
 from dense.scenes.layout import COLORS, sample_layout
 
 SIZE = (64, 80)
@@ -147,6 +147,39 @@ def test_resolve_hand_worked():
     assert resolve('the box left of the box', objects) == []
     with pytest.raises(ValueError, match='cannot parse'):
         resolve('the tallest giraffe', objects)
+
+
+def test_blind_reader_hand_worked():
+    """A reader blind to shape / colour: candidates worked out by hand (u = x / z)."""
+    obj = lambda cat, color, x, z: dict(category=cat, color=color, size='small', position=(x, 0.0, z),  # noqa
+                                         area=100)
+    objects = [obj('cone', 'red', -1.0, 5.0), obj('box', 'red', 1.0, 5.0), obj('cone', 'blue', 0.0, 8.0),
+               obj('sphere', 'green', 0.0, 5.0) | dict(area=1)]   # too small to be referred to
+    area = 1000
+    assert blind_candidates('the red cone', objects, area, ()) == [0]
+    assert blind_candidates('the red cone', objects, area, ('category',)) == [0, 1]
+    assert blind_candidates('the red cone', objects, area, ('color',)) == [0, 2]
+    assert blind_candidates('the cone on the left', objects, area, ('category',)) == [0]   # u: -0.2 < 0 < 0.2
+    text = 'the red cone left of the blue cone'
+    assert blind_candidates(text, objects, area, ('category',)) == [0]
+    assert blind_candidates(text, objects, area, ('color',)) == [0]
+    assert blind_candidates(text, objects, area, ('category', 'color')) == [0, 2]   # 2 is left of 1 as well
+    assert blind_candidates('the sphere', objects, area, ()) == [0, 1, 2]   # nothing fits: every candidate
+    exprs = [dict(text='the red cone', object=0), dict(text=text, object=0), dict(text='the red box', object=1)]
+    assert blind_accuracy(exprs, objects, area, ('category',)) == pytest.approx((0.5 + 1 + 0.5) / 3)
+    assert blind_accuracy(exprs, objects, area, ()) == 1.0
+    with pytest.raises(ValueError, match='unknown attributes'):
+        blind_candidates('the red cone', objects, area, ('shape',))
+
+
+def test_blind_reader_with_nothing_blind_resolves_every_scene_expression():
+    count = 0
+    for seed in range(8):
+        scene = render_scene(seed, SIZE)
+        for expr in scene.expressions:
+            assert blind_candidates(expr['text'], scene.objects, SIZE[0] * SIZE[1], ()) == [expr['object']], expr
+            count += 1
+    assert count >= 8
 
 
 def test_colour_independent_of_class():

@@ -5,7 +5,12 @@ scored against one prompt per value ("a {texture} floor", "a {colour} object", "
 logits; accuracy per attribute against the scene's floor texture and its largest visible object's colour and shape
 (the object the pretraining captions name first). Chance: 1 / number of values.
 
-    python -m dense.pretrain.attributes --encoder scenes-sigmoid
+``--similarity`` asks what the demo's patch-similarity maps follow: the mean cosine similarity between a patch on an
+object and every other patch, grouped by what the other patch shows (the same object; another object of the same
+shape in another colour; of the same colour but another shape; of neither; the ground). Maps "follow shape, not
+colour" when the same-shape group scores above the same-colour one.
+
+    python -m dense.pretrain.attributes --encoder scenes-sigmoid [--similarity]
 """
 from __future__ import annotations
 
@@ -47,12 +52,71 @@ def attribute_accuracy(encoder: str, weights=None, num: int = 200, size: int = 6
     return out
 
 
+SIMILARITY_GROUPS = ('same object', 'same shape, other colour', 'same colour, other shape', 'same shape and colour',
+                     'other shape and colour', 'ground')
+
+
+def patch_instances(instances: np.ndarray, patch: int) -> np.ndarray:
+    """The object index (-1 = none) covering most pixels of each ``patch`` x ``patch`` cell, row-major ``(h*w,)``;
+    ties go to the lower index, as ``np.argmax``."""
+    h, w = instances.shape[0] // patch, instances.shape[1] // patch
+    cells = instances[:h * patch, :w * patch].reshape(h, patch, w, patch).transpose(0, 2, 1, 3).reshape(h * w, -1)
+    counts = np.stack([(cells == k).sum(1) for k in range(-1, int(instances.max()) + 1)], 1)
+    return counts.argmax(1) - 1
+
+
+def similarity_groups(features: torch.Tensor, cell_objects: np.ndarray, objects: list) -> dict:
+    """``{group: (sum of cosine similarities, number of pairs)}`` over ordered pairs (object patch, other patch) of
+    one image; ``features`` ``(h*w, C)`` row-major like ``cell_objects`` (:func:`patch_instances`)."""
+    f = torch.nn.functional.normalize(features.float(), dim=-1)
+    sim = (f @ f.T).numpy()
+    obj = np.asarray(cell_objects)
+    shape = np.array([objects[k]['category'] if k >= 0 else '' for k in obj])
+    colour = np.array([objects[k]['color'] if k >= 0 else '' for k in obj])
+    on = obj[:, None] >= 0
+    other = obj[None, :] >= 0
+    same_shape, same_colour = shape[:, None] == shape[None, :], colour[:, None] == colour[None, :]
+    masks = {'same object': on & (obj[:, None] == obj[None, :]),
+             'ground': on & ~other}
+    different = on & other & (obj[:, None] != obj[None, :])
+    masks['same shape, other colour'] = different & same_shape & ~same_colour
+    masks['same colour, other shape'] = different & ~same_shape & same_colour
+    masks['same shape and colour'] = different & same_shape & same_colour
+    masks['other shape and colour'] = different & ~same_shape & ~same_colour
+    np.fill_diagonal(masks['same object'], False)
+    return {g: (float(sim[m].sum()), int(m.sum())) for g, m in masks.items()}
+
+
+def similarity_follows(encoder: str, weights=None, num: int = 60, size: int = 64, layer: int = -1) -> dict:
+    """``{group: (mean cosine similarity, pairs)}`` (:data:`SIMILARITY_GROUPS`) of block ``layer``'s patch tokens over
+    ``num`` held-out scenes; NaN for a group no pair fell into."""
+    image = build_encoder(encoder, weights=weights)
+    block = image.resolve_layers([layer])[0]
+    total = {g: [0.0, 0] for g in SIMILARITY_GROUPS}
+    for seed in range(PRETRAIN_SEEDS[1] - num, PRETRAIN_SEEDS[1]):
+        scene = render_scene(seed, (size, size))
+        x = torch.from_numpy(scene.image).permute(2, 0, 1)[None].float() / 255
+        with torch.no_grad():
+            tokens = image(image.normalize(x), layers=[block]).layers[block][0]   # (C, h, w)
+        cells = patch_instances(scene.instances, image.patch_size)
+        for g, (s, n) in similarity_groups(tokens.flatten(1).T, cells, scene.objects).items():
+            total[g][0] += s
+            total[g][1] += n
+    return {g: (s / n if n else float('nan'), n) for g, (s, n) in total.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--encoder', default='scenes-sigmoid')
     parser.add_argument('--weights', default=None)
     parser.add_argument('--num', type=int, default=200)
+    parser.add_argument('--similarity', action='store_true',
+                        help='group patch similarities by what the other patch shows (see the module docstring)')
     args = parser.parse_args()
+    if args.similarity:
+        for group, (mean, pairs) in similarity_follows(args.encoder, args.weights, args.num).items():
+            print(f'{args.encoder} similarity to {group}: {mean:.3f} ({pairs} pairs)')
+        return
     for name, (acc, chance) in attribute_accuracy(args.encoder, args.weights, args.num).items():
         print(f'{args.encoder} {name}: {100 * acc:.1f} % (chance {100 * chance:.1f} %)')
 

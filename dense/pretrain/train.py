@@ -57,6 +57,26 @@ def local_crops(x: torch.Tensor, num: int, size: int, scale: tuple, gen: torch.G
     return views
 
 
+def colour_jitter(x: torch.Tensor, gen: torch.Generator, p: float = 0.8, brightness: float = 0.4,
+                  contrast: float = 0.4, saturation: float = 0.2, hue: float = 0.1, grayscale: float = 0.2) -> torch.Tensor:
+    """DINO / iBOT's colour augmentation of student views, per image of ``x`` (N, 3, H, W) in [0, 1]: with
+    probability ``p`` brightness, contrast, saturation factors from [1 - a, 1 + a] and a hue shift from [-hue, hue]
+    (in that fixed order; torchvision's ColorJitter shuffles it), then grayscale with probability ``grayscale``."""
+    import torchvision.transforms.v2.functional as TF
+    out = []
+    for img in x:
+        u = torch.rand(6, generator=gen).tolist()
+        if u[0] < p:
+            img = TF.adjust_brightness(img, 1 + brightness * (2 * u[1] - 1))
+            img = TF.adjust_contrast(img, 1 + contrast * (2 * u[2] - 1))
+            img = TF.adjust_saturation(img, 1 + saturation * (2 * u[3] - 1))
+            img = TF.adjust_hue(img, hue * (2 * u[4] - 1))
+        if u[5] < grayscale:
+            img = TF.rgb_to_grayscale(img, num_output_channels=3)
+        out.append(img.clamp(0, 1))
+    return torch.stack(out)
+
+
 def random_masks(n: int, grid: tuple, ratio: tuple, gen: torch.Generator) -> torch.Tensor:
     """Boolean masks ``(n, h, w)``, each hiding a random fraction in ``ratio`` of the patches (iBOT's ratio range)."""
     h, w = grid
@@ -140,14 +160,17 @@ class Pretrainer:
             t_tokens = vit_tokens(teacher['vit'], x)
             t_global = teacher['dense'].global_head(teacher['vit'].pool(t_tokens))
             t_patch = teacher['dense'].patch_head(t_tokens)
+        student = x
+        if d.get('colour'):  # student views colour-jittered (DINO / iBOT); the teacher sees the image as it is
+            student = colour_jitter(x * 0.5 + 0.5, gen, **d['colour']) * 2 - 1
         local = [self.dense.global_head(self.model.pool(self.model.tokens(v)))
-                 for v in local_crops(x, d['local_crops'], d['local_size'], d['local_scale'], gen)]
+                 for v in local_crops(student, d['local_crops'], d['local_size'], d['local_scale'], gen)]
         glob = sum(distill_loss(s, t_global, self.centres['glob'].value, d['tau_s'], d['tau_t'])
                    for s in local) / len(local)
         half = max(len(x) // 2, 1)
         grid = (x.shape[-2] // self.model.variant.patch, x.shape[-1] // self.model.variant.patch)
         mask = random_masks(half, grid, d['mask_ratio'], gen)
-        s_patch = self.dense.patch_head(self.model.tokens(x[:half], mask, self.dense.mask_token))
+        s_patch = self.dense.patch_head(self.model.tokens(student[:half], mask, self.dense.mask_token))
         flat = mask.reshape(half, -1)
         masked = distill_loss(s_patch[flat], t_patch[:half][flat], self.centres['patch'].value, d['tau_s'],
                               d['tau_t'])

@@ -33,10 +33,25 @@ def _margin(axis: str) -> float:
     return MARGIN_U if axis == 'u' else MARGIN_Z
 
 
-def _matches(objects: list, desc: tuple) -> list[int]:
-    size, color, category = desc
-    return [i for i, o in enumerate(objects) if o['category'] == category
-            and size in (None, o['size']) and color in (None, o['color'])]
+ATTRIBUTES = ('size', 'color', 'category')   # the order of a description tuple
+
+
+def _matches(objects: list, desc: tuple, ignore: tuple = ()) -> list[int]:
+    """Objects fitting a description (size, colour, shape); attributes in ``ignore`` always fit."""
+    return [i for i, o in enumerate(objects)
+            if all(want is None or key in ignore or o[key] == want for key, want in zip(ATTRIBUTES, desc))]
+
+
+def _parse(text: str) -> tuple:
+    """The query (desc, relation or None, landmark desc or None) of an expression of the grammar above."""
+    plain, relational = _PLAIN.match(text), _RELATIONAL.match(text)
+    if plain:
+        g = plain.groups()
+        return (g[0], g[1], g[2]), g[3], None
+    if relational:
+        g = relational.groups()
+        return (g[0], g[1], g[2]), g[3], (g[4], g[5], g[6])
+    raise ValueError(f'dense/scenes/expressions.py: cannot parse expression {text!r}')
 
 
 def evaluate(query: tuple, objects: list) -> list[int]:
@@ -75,14 +90,44 @@ def describe(query: tuple) -> str:
 
 def resolve(text: str, objects: list) -> list[int]:
     """Parse an expression of the grammar above and return the indices of the objects it denotes."""
-    plain, relational = _PLAIN.match(text), _RELATIONAL.match(text)
-    if plain:
-        g = plain.groups()
-        return evaluate(((g[0], g[1], g[2]), g[3], None), objects)
-    if relational:
-        g = relational.groups()
-        return evaluate(((g[0], g[1], g[2]), g[3], (g[4], g[5], g[6])), objects)
-    raise ValueError(f'dense/scenes/expressions.py: cannot parse expression {text!r}')
+    return evaluate(_parse(text), objects)
+
+
+def blind_candidates(text: str, objects: list, image_area: int, blind: tuple = ('category',)) -> list[int]:
+    """The objects a reader blind to some attributes (``'category'`` = shape, ``'color'``, ``'size'``) but otherwise
+    perfect could take an expression to denote: among the objects large enough to be referred to, those fitting the
+    description with the blind words ignored and, for a relation, standing in it to any landmark that could be
+    meant (an absolute position is the extreme one among the fitting objects). No candidate left: all of them.
+    """
+    unknown = set(blind) - set(ATTRIBUTES)
+    if unknown:
+        raise ValueError(f'blind_candidates: unknown attributes {sorted(unknown)}; use some of {ATTRIBUTES}')
+    big = [i for i, o in enumerate(objects) if o['area'] >= MIN_AREA * image_area]
+    desc, relation, landmark = _parse(text)
+    found = [i for i in _matches(objects, desc, blind) if i in big]
+    if relation in ABSOLUTE and found:
+        axis, sign = ABSOLUTE[relation]
+        best = min(sign * _coord(objects[i], axis) for i in found)
+        found = [i for i in found if sign * _coord(objects[i], axis) - best < _margin(axis)]
+    elif relation in RELATIONS:
+        axis, sign = RELATIONS[relation]
+        anchors = [j for j in _matches(objects, landmark, blind) if j in big]
+        found = [i for i in found if any(i != j and sign * (_coord(objects[i], axis) - _coord(objects[j], axis))
+                                         > _margin(axis) for j in anchors)]
+    return found or big
+
+
+def blind_accuracy(expressions: list, objects: list, image_area: int, blind: tuple = ('category',)) -> float:
+    """Mean chance that a blind reader (:func:`blind_candidates`) picking uniformly among its candidates picks each
+    expression's ``object``: what a referring head reaches at best on features without those attributes (with exact
+    boxes; Acc@0.5 also needs the box)."""
+    if not expressions:
+        raise ValueError('blind_accuracy: no expressions')
+    hits = []
+    for e in expressions:
+        cands = blind_candidates(e['text'], objects, image_area, blind)
+        hits.append((e['object'] in cands) / len(cands))
+    return float(np.mean(hits))
 
 
 def _descs(obj: dict) -> list[tuple]:
