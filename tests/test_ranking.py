@@ -64,3 +64,17 @@ def test_smoke_ranking_end_to_end(tmp_path):
     ref_dir = tmp_path / 'scenes-sigmoid' / 'seed1' / 'probes_ref_smoke'
     assert json.loads((ref_dir / 'metrics.json').read_text())['encoder'] == 'scenes-sigmoid'
     assert Config.fromfile(str(ref_dir / 'config.py')).seed == 1
+    # every pair records its weights; results measured on other weights (a re-shipped encoder) are moved aside and
+    # the pair runs again
+    assert json.loads((tmp_path / 'random-init' / 'seed1' / 'rank.json').read_text())['weights'] == \
+        'random-init-seed1'
+    record = tmp_path / 'scenes-sigmoid' / 'seed0' / 'rank.json'
+    shipped = json.loads(record.read_text())['weights']
+    assert len(shipped) == 64 and shipped == metrics['encoder_weights']
+    record.write_text(json.dumps(dict(json.loads(record.read_text()), weights='deadbeef' + '0' * 56)))
+    cfg.seeds = [0]
+    fourth = run_ranking(cfg, only=['scenes-sigmoid'], progress=False)
+    assert (tmp_path / 'scenes-sigmoid' / 'seed0.stale-deadbeef' / 'rank.json').is_file()
+    assert json.loads(record.read_text())['weights'] == shipped
+    assert fourth['table']['scenes-sigmoid']['seg/linear/mIoU']['values'] == \
+        third['table']['scenes-sigmoid']['seg/linear/mIoU']['values'][:1]   # same weights and seed, same result

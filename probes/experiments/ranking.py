@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 from pathlib import Path
 
@@ -45,6 +46,12 @@ def _encoder_spec(entry: dict) -> dict:
     return {k: v for k, v in entry.items() if k != 'label'}
 
 
+def _weights_of(entry: dict, seed: int) -> str:
+    """What ``run_one`` records as the weights of (encoder, seed): the built encoder's ``weights_sha256``."""
+    from probes.train.runner import build_encoder_from_config
+    return build_encoder_from_config(Config(dict(encoder=dict(_encoder_spec(entry), seed=seed)))).weights_sha256
+
+
 def flat_metrics(metrics: dict) -> dict:
     """``{name: value}`` of an evaluation's metrics, flat or grouped by split (``{'test': {...}}``)."""
     out = {}
@@ -71,13 +78,14 @@ def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path, done: dict | No
     from probes.evaluations import EVALUATIONS, run_evaluation
     from probes.train import run_training
     from probes.train.runner import build_encoder_from_config
-    encoder_spec, encoder, out = _encoder_spec(entry), None, dict(done or {})
+    encoder_spec, out = _encoder_spec(entry), dict(done or {})
+    encoder = build_encoder_from_config(Config(dict(encoder=dict(encoder_spec, seed=seed))))
+    out['weights'] = encoder.weights_sha256
     for i, path in enumerate(probe_configs(cfg)):
         if all(_has(out, task) for task in probe_tasks(path)):
             continue
         where = work_dir / ('probes' if i == 0 else f'probes_{Path(path).stem}')
         probe_cfg = _probe_config(path, encoder_spec, seed, where)
-        encoder = encoder or build_encoder_from_config(probe_cfg)
         results = run_training(probe_cfg, encoder=encoder)
         for family, best in results['best'].items():
             out.update({f'{family}/{k}': v for k, v in best['test'].items()})
@@ -90,7 +98,6 @@ def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path, done: dict | No
             continue
         ev_cfg = Config.fromfile(evaluation['config'])
         ev_cfg.encoder = dict(encoder_spec, seed=seed)
-        encoder = encoder or build_encoder_from_config(ev_cfg)
         if 'seed' in ev_cfg.evaluation:  # the evaluation's own seed (kNN's augmentations), where it has one
             ev_cfg.evaluation['seed'] = seed
         ev_cfg.work_dir = str(work_dir / kind)
@@ -167,9 +174,11 @@ def _bars(summary: dict):
 def run_ranking(cfg: Config, only: list | None = None, progress: bool = True) -> dict:
     """Run every (encoder, seed), write ``ranking.json`` / ``.md`` / ``.png`` and the resolved config.
 
-    A finished (encoder, seed) keeps its metrics in ``<label>/seed<N>/rank.json`` and is not run again (resumable;
-    processes given disjoint ``only`` labels can share the work); an evaluation added to the config later runs alone
-    for the finished ones. ``only``: run just these encoder labels and
+    A finished (encoder, seed) keeps its metrics in ``<label>/seed<N>/rank.json`` with the sha256 of the weights
+    they were measured on and is not run again (resumable; processes given disjoint ``only`` labels can share the
+    work); an evaluation added to the config later runs alone for the finished ones. When the weights have changed
+    since (a re-shipped encoder), or were not recorded, the old run directory is moved aside to
+    ``seed<N>.stale-<old sha256[:8]>`` and the pair runs again. ``only``: run just these encoder labels and
     summarise those.
     """
     from tqdm import tqdm
@@ -183,6 +192,15 @@ def run_ranking(cfg: Config, only: list | None = None, progress: bool = True) ->
     for entry, seed in tqdm(jobs, desc='rank', disable=not progress):
         run_dir = work_dir / entry['label'] / f'seed{seed}'
         done = json.loads((run_dir / 'rank.json').read_text()) if (run_dir / 'rank.json').is_file() else None
+        if done is not None:
+            weights = _weights_of(entry, seed)
+            if done.get('weights') != weights:
+                stale = run_dir.with_name(f"{run_dir.name}.stale-{str(done.get('weights', 'unrecorded'))[:8]}")
+                print(f"rank: {entry['label']} seed {seed}: results in {run_dir} were measured on weights "
+                      f"{done.get('weights', '(not recorded)')}, now {weights}: moved to {stale.name}, run again")
+                shutil.rmtree(stale, ignore_errors=True)
+                run_dir.rename(stale)
+                done = None
         if done is None or not all(_has(done, kind) for kind in kinds):
             write_json(run_dir / 'rank.json', run_one(cfg, entry, seed, run_dir, done), sort_keys=True)
         runs.setdefault(entry['label'], []).append(json.loads((run_dir / 'rank.json').read_text()))
