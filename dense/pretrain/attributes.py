@@ -112,9 +112,10 @@ def main() -> None:
     parser.add_argument('--num', type=int, default=200)
     parser.add_argument('--similarity', action='store_true',
                         help='group patch similarities by what the other patch shows (see the module docstring)')
+    parser.add_argument('--layer', type=int, default=-1, help='block whose patch tokens --similarity reads')
     args = parser.parse_args()
     if args.similarity:
-        for group, (mean, pairs) in similarity_follows(args.encoder, args.weights, args.num).items():
+        for group, (mean, pairs) in similarity_follows(args.encoder, args.weights, args.num, layer=args.layer).items():
             print(f'{args.encoder} similarity to {group}: {mean:.3f} ({pairs} pairs)')
         return
     for name, (acc, chance) in attribute_accuracy(args.encoder, args.weights, args.num).items():
