@@ -58,7 +58,8 @@ def local_crops(x: torch.Tensor, num: int, size: int, scale: tuple, gen: torch.G
 
 
 def colour_jitter(x: torch.Tensor, gen: torch.Generator, p: float = 0.8, brightness: float = 0.4,
-                  contrast: float = 0.4, saturation: float = 0.2, hue: float = 0.1, grayscale: float = 0.2) -> torch.Tensor:
+                  contrast: float = 0.4, saturation: float = 0.2, hue: float = 0.1,
+                  grayscale: float = 0.2) -> torch.Tensor:
     """DINO / iBOT's colour augmentation of student views, per image of ``x`` (N, 3, H, W) in [0, 1]: with
     probability ``p`` brightness, contrast, saturation factors from [1 - a, 1 + a] and a hue shift from [-hue, hue]
     (in that fixed order; torchvision's ColorJitter shuffles it), then grayscale with probability ``grayscale``."""

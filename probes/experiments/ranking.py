@@ -46,10 +46,10 @@ def _encoder_spec(entry: dict) -> dict:
     return {k: v for k, v in entry.items() if k != 'label'}
 
 
-def _weights_of(entry: dict, seed: int) -> str:
-    """What ``run_one`` records as the weights of (encoder, seed): the built encoder's ``weights_sha256``."""
+def _build_encoder(entry: dict, seed: int):
+    """The frozen encoder of (encoder entry, seed), as every probe and evaluation of the pair builds it."""
     from probes.train.runner import build_encoder_from_config
-    return build_encoder_from_config(Config(dict(encoder=dict(_encoder_spec(entry), seed=seed)))).weights_sha256
+    return build_encoder_from_config(Config(dict(encoder=dict(_encoder_spec(entry), seed=seed))))
 
 
 def flat_metrics(metrics: dict) -> dict:
@@ -77,9 +77,7 @@ def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path, done: dict | No
     """
     from probes.evaluations import EVALUATIONS, run_evaluation
     from probes.train import run_training
-    from probes.train.runner import build_encoder_from_config
-    encoder_spec, out = _encoder_spec(entry), dict(done or {})
-    encoder = build_encoder_from_config(Config(dict(encoder=dict(encoder_spec, seed=seed))))
+    encoder_spec, out, encoder = _encoder_spec(entry), dict(done or {}), _build_encoder(entry, seed)
     out['weights'] = encoder.weights_sha256
     for i, path in enumerate(probe_configs(cfg)):
         if all(_has(out, task) for task in probe_tasks(path)):
@@ -193,7 +191,7 @@ def run_ranking(cfg: Config, only: list | None = None, progress: bool = True) ->
         run_dir = work_dir / entry['label'] / f'seed{seed}'
         done = json.loads((run_dir / 'rank.json').read_text()) if (run_dir / 'rank.json').is_file() else None
         if done is not None:
-            weights = _weights_of(entry, seed)
+            weights = _build_encoder(entry, seed).weights_sha256
             if done.get('weights') != weights:
                 stale = run_dir.with_name(f"{run_dir.name}.stale-{str(done.get('weights', 'unrecorded'))[:8]}")
                 print(f"rank: {entry['label']} seed {seed}: results in {run_dir} were measured on weights "
