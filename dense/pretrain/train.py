@@ -62,7 +62,9 @@ def colour_jitter(x: torch.Tensor, gen: torch.Generator, p: float = 0.8, brightn
                   grayscale: float = 0.2) -> torch.Tensor:
     """DINO / iBOT's colour augmentation of student views, per image of ``x`` (N, 3, H, W) in [0, 1]: with
     probability ``p`` brightness, contrast, saturation factors from [1 - a, 1 + a] and a hue shift from [-hue, hue]
-    (in that fixed order; torchvision's ColorJitter shuffles it), then grayscale with probability ``grayscale``."""
+    (in that fixed order; torchvision's ColorJitter shuffles it), then grayscale with probability ``grayscale``.
+    Not ``dense.datasets.common``'s jitter: that one draws from torch's global RNG, this one from the step's
+    generator, so a resumed pretraining run takes the same steps."""
     import torchvision.transforms.v2.functional as TF
     out = []
     for img in x:

@@ -68,16 +68,19 @@ def _has(metrics: dict, kind: str) -> bool:
     return any(k.startswith(f'{kind}/') for k in metrics)
 
 
-def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path, done: dict | None = None) -> dict:
+def run_one(cfg: Config, entry: dict, seed: int, work_dir: Path, done: dict | None = None,
+            encoder=None) -> dict:
     """All metrics of one encoder and seed: ``{'<task>/<head>/<metric>' | '<evaluation>/<metric>': value}``.
 
     ``done``: metrics of an earlier run of this encoder and seed; the probes and evaluations it has are kept, only
     the probe configs and evaluations added to the config since then run. The first probe config trains under
-    ``probes/`` (as before there was a list), each further one under ``probes_<config stem>/``.
+    ``probes/`` (as before there was a list), each further one under ``probes_<config stem>/``. ``encoder``: the
+    pair's encoder when the caller has built it already (default: built here).
     """
     from probes.evaluations import EVALUATIONS, run_evaluation
     from probes.train import run_training
-    encoder_spec, out, encoder = _encoder_spec(entry), dict(done or {}), _build_encoder(entry, seed)
+    encoder_spec, out = _encoder_spec(entry), dict(done or {})
+    encoder = encoder if encoder is not None else _build_encoder(entry, seed)
     out['weights'] = encoder.weights_sha256
     for i, path in enumerate(probe_configs(cfg)):
         if all(_has(out, task) for task in probe_tasks(path)):
@@ -190,8 +193,9 @@ def run_ranking(cfg: Config, only: list | None = None, progress: bool = True) ->
     for entry, seed in tqdm(jobs, desc='rank', disable=not progress):
         run_dir = work_dir / entry['label'] / f'seed{seed}'
         done = json.loads((run_dir / 'rank.json').read_text()) if (run_dir / 'rank.json').is_file() else None
+        encoder = _build_encoder(entry, seed)   # built once per pair: its weights are checked, then it runs
         if done is not None:
-            weights = _build_encoder(entry, seed).weights_sha256
+            weights = encoder.weights_sha256
             if done.get('weights') != weights:
                 stale = run_dir.with_name(f"{run_dir.name}.stale-{str(done.get('weights', 'unrecorded'))[:8]}")
                 print(f"rank: {entry['label']} seed {seed}: results in {run_dir} were measured on weights "
@@ -200,7 +204,7 @@ def run_ranking(cfg: Config, only: list | None = None, progress: bool = True) ->
                 run_dir.rename(stale)
                 done = None
         if done is None or not all(_has(done, kind) for kind in kinds):
-            write_json(run_dir / 'rank.json', run_one(cfg, entry, seed, run_dir, done), sort_keys=True)
+            write_json(run_dir / 'rank.json', run_one(cfg, entry, seed, run_dir, done, encoder), sort_keys=True)
         runs.setdefault(entry['label'], []).append(json.loads((run_dir / 'rank.json').read_text()))
     compare = [tuple(c) for c in cfg.compare if set(c) <= set(runs)]
     summary = summarise(runs, list(cfg.metrics), compare)
