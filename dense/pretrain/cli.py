@@ -1,4 +1,4 @@
-"""Pretrain a scene reference encoder (sigmoid or sigmoid + dense recipe); resumable; optionally ship it.
+"""Pretrain a scene reference encoder (sigmoid, + dense, + locca recipes); resumable; optionally ship it.
 
 Example: sprobe pretrain configs/pretrain/scenes_sigmoid_scenes-64.py --resume --ship scenes-sigmoid
 """

@@ -105,6 +105,10 @@ class CaptionTokenizer:
         self.length = length
         self.vocab_size = self.sp.get_piece_size()
 
+    def encode(self, text: str) -> list[int]:
+        """Token ids of one text, lower-cased, without EOS or padding."""
+        return self.sp.encode(text.lower())
+
     def __call__(self, texts: list[str]) -> torch.Tensor:
         out = torch.full((len(texts), self.length), PAD, dtype=torch.long)
         for i, ids in enumerate(self.sp.encode([t.lower() for t in texts])):

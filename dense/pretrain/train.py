@@ -1,9 +1,10 @@
-"""Scene pretraining of a small SigLIP 2-architecture image-text model: ``sigmoid`` or ``sigmoid+dense`` recipe.
+"""Scene pretraining of a small SigLIP 2-architecture image-text model; recipes ``RECIPES``.
 
-SigLIP 2 (Tschannen et al., 2025, §2) trains with the SigLIP sigmoid loss and adds, late in training, SILC's
-local-to-global self-distillation (an EMA teacher sees the full image, the student local crops) and TIPS-style
-masked prediction (the student's masked patch tokens predict the teacher's). Here both additions start at
-``dense.start`` of the schedule (SigLIP 2 uses 80 %; our schedule is short, so the default is earlier).
+SigLIP 2 (Tschannen et al., 2025, §2) trains with the SigLIP sigmoid loss plus, from the first step, LocCa's decoder
+losses (captioning, automatic referring expressions, grounded captioning; ``+locca``, dense/pretrain/locca.py), and
+adds, late in training, SILC's local-to-global self-distillation (an EMA teacher sees the full image, the student
+local crops) and TIPS-style masked prediction (the student's masked patch tokens predict the teacher's; ``+dense``).
+The dense additions start at ``dense.start`` of the schedule (SigLIP 2 uses 80 %).
 
 Deterministic by seed: step ``i`` draws its scenes, captions, crops and masks from generators seeded by
 ``(seed, i)``, so a resumed run takes the same steps as an uninterrupted one.
@@ -23,11 +24,16 @@ from torch import nn
 
 from dense.io import atomic_path, write_bytes
 from dense.pretrain.data import CaptionTokenizer, ScenePool, train_tokenizer
+from dense.pretrain.locca import TASKS, LoccaDecoder, locca_batch, locca_loss
 from dense.pretrain.losses import Centre, ProtoHead, distill_loss, ema_update, sigmoid_loss
 from dense.pretrain.towers import ImageText, save_hf_dir, vit_tokens
 from dense.scenes.captions import swap_shapes
 
-RECIPES = ('sigmoid', 'sigmoid+dense')
+RECIPES = ('sigmoid', 'sigmoid+dense', 'sigmoid+locca', 'sigmoid+dense+locca')
+
+
+# LocCa decoder (SigLIP 2 §2.1; dense/pretrain/locca.py): small here, as the towers; its loss from the first step
+LOCCA = dict(weight=1.0, width=128, layers=2, heads=2, bins=32, length=24, tasks=TASKS)
 
 
 class DenseParts(nn.Module):
@@ -112,7 +118,18 @@ class Pretrainer:
         self.teacher = copy.deepcopy(self.student_parts()).requires_grad_(False)
         k = cfg.dense['prototypes']
         self.centres = nn.ModuleDict({'glob': Centre(k), 'patch': Centre(k)})
-        params = [*self.model.parameters(), *self.dense.parameters()]
+        self.locca = None
+        if 'locca' in cfg.recipe.split('+'):  # built only for its recipes: the others' checkpoints stay as they were
+            lc = dict(LOCCA, **cfg.get('locca', {}))
+            if set(lc['tasks']) - set(TASKS):
+                raise ValueError(f'locca.tasks must be among {TASKS}, got {lc["tasks"]}')
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(cfg.seed + 3)
+                self.locca = LoccaDecoder(self.tokenizer.vocab_size, self.model.variant.width, width=lc['width'],
+                                          layers=lc['layers'], heads=lc['heads'], bins=lc['bins'],
+                                          length=lc['length'])
+        params = [*self.model.parameters(), *self.dense.parameters(),
+                  *(self.locca.parameters() if self.locca is not None else ())]
         decay = [p for p in params if p.ndim >= 2]
         rest = [p for p in params if p.ndim < 2]
         self.optim = torch.optim.AdamW([dict(params=decay, weight_decay=cfg.optim['weight_decay']),
@@ -131,15 +148,15 @@ class Pretrainer:
         return self.cfg.optim['lr'] * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(total - warm, 1)))
 
     def dense_active(self, step: int) -> bool:
-        return self.cfg.recipe == 'sigmoid+dense' and step >= self.branch_step
+        return 'dense' in self.cfg.recipe.split('+') and step >= self.branch_step
 
     def losses(self, step: int) -> dict:
         """The losses of training step ``step`` (its batch drawn from seeds (seed, step))."""
         cfg = self.cfg
         rng = np.random.default_rng([cfg.seed, step])
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
-        images, captions = self.pool.batch(rng.choice(len(self.pool), cfg.batch_size, replace=False), rng,
-                                           **cfg.data.get('captions', {}))
+        picked = rng.choice(len(self.pool), cfg.batch_size, replace=False)
+        images, captions = self.pool.batch(picked, rng, **cfg.data.get('captions', {}))
         x = (images - 0.5) / 0.5
         tokens = self.model.tokens(x)
         # duplicate_captions='positive': identical captions in a batch are positives of each other (default:
@@ -152,6 +169,11 @@ class Pretrainer:
             same = torch.tensor([[a == b for b in texts] for a in captions])
         out = {'sigmoid': sigmoid_loss(self.model.pool(tokens), self.model.encode_text(self.tokenizer(texts)),
                                        self.model.logit_scale, self.model.logit_bias, same)}
+        if self.locca is not None:  # LocCa: the decoder reads the unpooled tokens of the same forward pass
+            lc = dict(LOCCA, **cfg.get('locca', {}))
+            rows = locca_batch([self.pool.facts[int(i)] for i in picked], captions, self.tokenizer.encode,
+                               self.pool.size, self.locca, rng, tasks=lc['tasks'])
+            out['locca'] = lc['weight'] * locca_loss(self.locca, tokens, *rows)
         if self.dense_active(step):
             out.update(self.dense_losses(x, gen))
         return out
@@ -198,9 +220,12 @@ class Pretrainer:
         return {k: float(v.detach()) for k, v in losses.items()}
 
     def state(self) -> dict:
-        return {'step': self.step, 'model': self.model.state_dict(), 'dense': self.dense.state_dict(),
-                'teacher': self.teacher.state_dict(), 'centres': self.centres.state_dict(),
-                'optim': self.optim.state_dict()}
+        state = {'step': self.step, 'model': self.model.state_dict(), 'dense': self.dense.state_dict(),
+                 'teacher': self.teacher.state_dict(), 'centres': self.centres.state_dict(),
+                 'optim': self.optim.state_dict()}
+        if self.locca is not None:
+            state['locca'] = self.locca.state_dict()
+        return state
 
     @property
     def branch_step(self) -> int:
@@ -214,7 +239,12 @@ class Pretrainer:
     def load(self) -> None:
         path = self.work_dir / 'checkpoint.pt'
         state = torch.load(path, map_location='cpu', weights_only=True)
-        for name in ('model', 'dense', 'teacher', 'centres', 'optim'):
+        names = ('model', 'dense', 'teacher', 'centres', 'optim') + (('locca',) if self.locca is not None else ())
+        if ('locca' in state) != (self.locca is not None):
+            has = 'has a' if 'locca' in state else 'has no'
+            raise ValueError(f"{path}: checkpoint {has} 'locca' state and the recipe is {self.cfg.recipe!r}: "
+                             f'it was written by another recipe')
+        for name in names:
             getattr(self, name).load_state_dict(state[name])
         self.step = int(state['step'])
 
