@@ -128,3 +128,42 @@ def test_locca_recipe_adds_its_loss_and_resumes(tmp_path):
     cfg.locca['tasks'] = ('cap', 'vqa')
     with pytest.raises(ValueError, match='locca.tasks'):
         Pretrainer(cfg)
+
+
+class _ScriptedDecoder(LoccaDecoder):
+    """Puts logit 10 on the next token of ``want`` wherever a row so far agrees with it, 0 elsewhere."""
+
+    def __init__(self, want, **kw):
+        super().__init__(**kw)
+        self.want = want
+
+    def forward(self, ids, image):
+        out = torch.zeros(*ids.shape, self.size)
+        for i, row in enumerate(ids.tolist()):
+            for t in range(len(row)):
+                if t + 1 < len(self.want) and row[:t + 1] == self.want[:t + 1]:
+                    out[i, t, self.want[t + 1]] = 10.0
+        return out
+
+
+def test_describe_region_and_locate_decode_what_the_decoder_prefers(tok):
+    """Grounded captioning ranks whole descriptions by the decoder's log-likelihood (the scripted one prefers 'a
+    small blue box' for this box); automatic referring decodes the scripted box's cells, among location tokens only
+    (the scripted decoder also puts a word token first: it is skipped)."""
+    from dense.pretrain.locca import describe_region, locate
+    kw = dict(vocab=tok.vocab_size, image_width=16, width=16, layers=1, heads=2, bins=BINS, length=24)
+    box = (20, 34, 27, 44)
+    want = [0] + box_tokens(box, 64, tok.vocab_size, BINS) + tok.encode('a small blue box') + [EOS]
+    want[0] = LoccaDecoder(**kw).task_token('gcap')
+    candidates = [dict(size=s, color=c, category=k) for s in ('small', 'large') for c in ('red', 'blue')
+                  for k in ('box', 'cone')]
+    image = torch.zeros(1, 4, 16)
+    best = describe_region(_ScriptedDecoder(want, **kw), image, box, tok.encode, 64, candidates)
+    assert best == dict(size='small', color='blue', category='box')
+    prefix = [LoccaDecoder(**kw).task_token('aref')] + tok.encode('a large red cone') + [EOS]
+    cells = [tok.vocab_size + c for c in (3, 5, 7, 9)]
+    got = locate(_ScriptedDecoder(prefix + cells, **kw), image, 'a large red cone', tok.encode, 64)
+    assert got == (3 * 2, 5 * 2, 8 * 2, 10 * 2)    # 2-px cells; x1 / y1 at the end of their cell
+    word_first = _ScriptedDecoder(prefix + [5] + cells, **kw)
+    # its preferred word is skipped; the row then leaves the script, where every location scores 0: cell 0
+    assert locate(word_first, image, 'a large red cone', tok.encode, 64) == (0, 0, 2, 2)

@@ -130,3 +130,95 @@ def locca_loss(decoder: LoccaDecoder, image_tokens: Tensor, inputs: Tensor, targ
     """Mean next-token cross-entropy over the predicted tokens of every row (image tokens ``(N, T, C)``)."""
     logits = decoder(inputs, image_tokens[owners])
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE)
+
+
+def describe_region(decoder: LoccaDecoder, image_tokens: Tensor, box, encode, size: int,
+                    candidates: list[dict]) -> dict:
+    """Grounded captioning by ranking: the candidate object (size, colour, category) whose description the decoder
+    finds likeliest (summed teacher-forced log-probabilities) for ``box``, given one image's tokens ``(1, T, C)``."""
+    from dense.pretrain.data import EOS
+    prefix = [decoder.task_token('gcap')] + box_tokens(box, size, decoder.vocab, decoder.bins)
+    seqs = [prefix + encode(region_description(c)) + [EOS] for c in candidates]
+    ids = torch.zeros(len(seqs), max(map(len, seqs)), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, :len(s)] = torch.tensor(s)
+    with torch.no_grad():
+        logp = decoder(ids[:, :-1], image_tokens.expand(len(seqs), -1, -1)).log_softmax(-1)
+    scores = [float(sum(logp[i, t - 1, s[t]] for t in range(len(prefix), len(s)))) for i, s in enumerate(seqs)]
+    return candidates[int(np.argmax(scores))]
+
+
+def locate(decoder: LoccaDecoder, image_tokens: Tensor, description: str, encode, size: int) -> tuple:
+    """Automatic referring: the four location tokens decoded greedily (among location tokens only) after
+    ``description``, as a pixel-edge box ``(x0, y0, x1, y1)`` (cell edges; x1 / y1 the end of their cell)."""
+    from dense.pretrain.data import EOS
+    seq = [decoder.task_token('aref')] + encode(description) + [EOS]
+    with torch.no_grad():
+        for _ in range(4):
+            logits = decoder(torch.tensor([seq]), image_tokens)[0, -1, decoder.vocab:decoder.vocab + decoder.bins]
+            seq.append(decoder.vocab + int(logits.argmax()))
+    c = [t - decoder.vocab for t in seq[-4:]]
+    cell = size / decoder.bins
+    return c[0] * cell, c[1] * cell, (c[2] + 1) * cell, (c[3] + 1) * cell
+
+
+def held_out_check(trainer, num: int = 200) -> dict:
+    """What a +locca run's decoder reads off held-out pretraining-range scenes (the last ``num`` seeds, which a pool
+    of under ``1e6 - num`` scenes never trains on): for each scene's largest mentionable object, grounded-captioning
+    accuracy per attribute among all size x colour x shape descriptions, and automatic-referring Acc@0.5."""
+    from dense.pretrain.data import PRETRAIN_SEEDS
+    from dense.scenes.layout import CLASS_NAMES, COLORS, SIZES
+    from dense.scenes.render import render_scene
+    from probes.metrics.referring import paired_box_iou, referring_metrics
+    candidates = [dict(size=s, color=c, category=k) for s in SIZES for c in COLORS for k in CLASS_NAMES[1:]]
+    size, decoder = trainer.pool.size, trainer.locca.eval()
+    encode = trainer.tokenizer.encode
+    hits, ious, n = dict(size=0, color=0, category=0), [], 0
+    for seed in range(PRETRAIN_SEEDS[1] - num, PRETRAIN_SEEDS[1]):
+        scene = render_scene(seed, (size, size))
+        visible = mentionable(scene.objects, size * size)
+        if not visible:
+            continue
+        obj = scene.objects[visible[0]]
+        x = torch.from_numpy(scene.image).permute(2, 0, 1)[None].float() / 255
+        with torch.no_grad():
+            tokens = trainer.model.tokens((x - 0.5) / 0.5)
+        best = describe_region(decoder, tokens, obj['box'], encode, size, candidates)
+        for k in hits:
+            hits[k] += best[k] == obj[k]
+        box = locate(decoder, tokens, region_description(obj), encode, size)
+        ious.append(paired_box_iou(torch.tensor([box]), torch.tensor([obj['box']]))[0])
+        n += 1
+    if not n:
+        raise ValueError(f'no held-out scene of the last {num} pretraining seeds has a mentionable object')
+    return {'regions': n, 'descriptions': len(candidates), **{f'gcap/{k}': 100 * v / n for k, v in hits.items()},
+            'aref/Acc@0.5': referring_metrics(torch.stack(ious))['Acc@0.5']}
+
+
+def main() -> None:
+    import argparse
+
+    from mmengine.config import Config
+
+    from dense.pretrain.train import Pretrainer
+    parser = argparse.ArgumentParser(description='held-out check of a +locca pretraining run\'s decoder')
+    parser.add_argument('config')
+    parser.add_argument('--num', type=int, default=200)
+    args = parser.parse_args()
+    cfg = Config.fromfile(args.config)
+    trainer = Pretrainer(cfg)
+    if trainer.locca is None:
+        raise SystemExit(f'{args.config}: recipe {cfg.recipe!r} has no LocCa decoder')
+    if not (trainer.work_dir / 'checkpoint.pt').exists():
+        raise SystemExit(f'{trainer.work_dir / "checkpoint.pt"}: no checkpoint; run sprobe pretrain {args.config}')
+    trainer.load()
+    trainer.model.eval()
+    r = held_out_check(trainer, args.num)
+    print(f"step {trainer.step}, {r['regions']} held-out regions (each scene's largest mentionable object)")
+    print(f"grounded captioning, best of {r['descriptions']} descriptions: size {r['gcap/size']:.1f} % (chance 50), "
+          f"colour {r['gcap/color']:.1f} % (12.5), shape {r['gcap/category']:.1f} % (20)")
+    print(f"automatic referring Acc@0.5: {r['aref/Acc@0.5']:.1f} %")
+
+
+if __name__ == '__main__':
+    main()
