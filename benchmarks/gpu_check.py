@@ -1,4 +1,4 @@
-"""One prepared GPU check: the CUDA-marked tests and the throughput benchmarks P1-P5 at real sizes (B/16 and
+"""One prepared GPU check: the CUDA-marked tests and the throughput benchmarks P1-P6 at real sizes (B/16 and
 So400m/14 at 224 and 384, bf16), written as one JSON and one markdown report. Sized for < 8 minutes on one GPU.
 
 Without CUDA it says so and exits 0; ``--cpu-tiny`` runs the same steps with tiny models on the CPU (a dry run of
@@ -20,6 +20,7 @@ import common  # noqa: F401 - puts the checkout on sys.path
 import bench_cache_memory
 import bench_cache_step
 import bench_encoders
+import bench_pretrain
 import bench_probe_grid
 import bench_suite_estimate
 from dense.io import write_bytes, write_json
@@ -29,11 +30,13 @@ REAL = dict(
         ('siglip2-b16-224', False), ('siglip2-b16-224', True), ('siglip2-b16-384', False),
         ('siglip2-so400m14-224', False), ('siglip2-so400m14-384', False), ('siglip2-so400m14-384', True))],
     p2=dict(variant='siglip2-b16-512', batch=16), p3=dict(variant='siglip2-b16-224', batch=32),
-    p4=dict(items=400, scale=4, size=448), p5=dict(variant='siglip2-so400m14-384', batch_cap=16))
+    p4=dict(items=400, scale=4, size=448), p5=dict(variant='siglip2-so400m14-384', batch_cap=16),
+    p6=dict(recipe='sigmoid+dense+locca', steps=5))
 TINY = dict(
     p1=[dict(variant='test', batch=2, dtype='fp32', compile=False)], p2=dict(variant='test', batch=2, size=128),
     p3=dict(variant='test', batch=2), p4=dict(items=20, scale=4, size=128),
-    p5=dict(variant='test', batch_cap=1, only=['nyu_depth']))
+    p5=dict(variant='test', batch_cap=1, only=['nyu_depth']),
+    p6=dict(config='configs/pretrain/scenes_sigmoid-dense_test-64_smoke.py', num_scenes=16, steps=1))
 
 
 def _tests() -> dict:
@@ -89,6 +92,11 @@ def markdown(report: dict) -> str:
         lines += ['', f'Suite: {r["cached_h"]:.2f} GPU-h with the cache, {r["fly_h"]:.2f} GPU-h on the fly (training).']
     elif r:
         lines += ['', f'P5: {r.get("error")}']
+    r = report.get('p6', {})
+    if r:
+        lines += ['', 'P6 scene pretraining step, CPU / device: ' + (
+            r['error'] if 'error' in r else f'{r["ratio"]:.2f} (spread {r["ratio_min"]:.2f}-{r["ratio_max"]:.2f}; '
+            f'{r["recipe"]}: {r["step_ms"]:.1f} ms a step, {r["projected_min"]:.1f} min for its max_iters)')]
     return '\n'.join(lines) + '\n'
 
 
@@ -112,6 +120,7 @@ def main() -> int:
     _step(report, 'p3', lambda: bench_probe_grid.run(device=device, **sizes['p3']))
     _step(report, 'p4', lambda: bench_cache_memory.run(**sizes['p4']))
     _step(report, 'p5', lambda: bench_suite_estimate.run(device=device, **sizes['p5']))
+    _step(report, 'p6', lambda: bench_pretrain.run(device=device, **sizes['p6']))
     out = Path(args.out)
     write_json(out / 'gpu_check.json', report)
     write_bytes(out / 'gpu_check.md', markdown(report).encode())

@@ -231,3 +231,42 @@ def test_dense_colour_option_changes_only_the_student_views(tmp_path):
         a, b = plain.losses(step), jittered.losses(step)
     assert a['sigmoid'] == b['sigmoid']
     assert a['local_global'] != b['local_global'] and a['masked'] != b['masked']
+
+
+def test_pretraining_device_setting(tmp_path):
+    """``device='cpu'`` trains on the CPU; 'auto' picks CUDA only when there is one; asking for CUDA where there is
+    none is a one-line error, before anything is rendered or written."""
+    cfg = _smoke_cfg(tmp_path / 'cpu')
+    cfg.device = 'cpu'
+    assert all(p.device.type == 'cpu' for p in Pretrainer(cfg).model.parameters())
+    cfg = _smoke_cfg(tmp_path / 'auto')
+    assert Pretrainer(cfg).device.type == ('cuda' if torch.cuda.is_available() else 'cpu')
+    if not torch.cuda.is_available():
+        cfg = _smoke_cfg(tmp_path / 'cuda')
+        cfg.device = 'cuda'
+        with pytest.raises(ValueError, match='CUDA is not available'):
+            Pretrainer(cfg)
+        assert not (tmp_path / 'cuda').exists()
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA device')
+def test_cuda_pretraining_takes_the_cpu_run_s_steps(tmp_path):
+    """Every recipe part on CUDA (sigmoid, LocCa, the dense losses from step 2): the same batches, crops and masks as
+    on the CPU, so the losses of each of the 4 steps agree within float tolerance; the export is on the CPU."""
+    runs, tf32 = {}, torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False  # the patch convolution in float32, as on the CPU
+    try:
+        for device in ('cpu', 'cuda'):
+            cfg = _smoke_cfg(tmp_path / device)
+            cfg.device, cfg.recipe = device, 'sigmoid+dense+locca'
+            trainer = Pretrainer(cfg)
+            assert all(p.device.type == device for p in trainer.model.parameters())
+            runs[device] = [trainer.train_step() for _ in range(4)]
+            assert trainer.export().is_dir()
+    finally:
+        torch.backends.cudnn.allow_tf32 = tf32
+    for step, (a, b) in enumerate(zip(runs['cpu'], runs['cuda'])):
+        assert a.keys() == b.keys(), step
+        for k in a:
+            assert abs(a[k] - b[k]) <= 1e-3 * max(1.0, abs(a[k])), (step, k, a[k], b[k])

@@ -8,6 +8,8 @@ import argparse
 
 from mmengine.config import Config, DictAction
 
+from dense.cli_extract import add_device_argument
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('config', help='mmengine python config (configs/pretrain/...)')
@@ -15,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--resume', action='store_true', help='continue from work_dir/checkpoint.pt')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. max_iters=100 seed=1')
+    add_device_argument(parser)
     parser.add_argument('--ship', metavar='NAME', help='copy the result to dense/encoders/shipped/NAME and record '
                         'its sha256 in the manifest')
 
@@ -26,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
     cfg.merge_from_dict(args.cfg_options)
     if args.work_dir:
         cfg.work_dir = args.work_dir
+    if args.device != 'auto':
+        cfg.device = args.device
     out = Pretrainer(cfg).run(resume=args.resume)
     print(f'wrote {out}')
     if args.ship:

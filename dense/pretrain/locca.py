@@ -182,7 +182,7 @@ def held_out_check(trainer, num: int = 200) -> dict:
         obj = scene.objects[visible[0]]
         x = torch.from_numpy(scene.image).permute(2, 0, 1)[None].float() / 255
         with torch.no_grad():
-            tokens = trainer.model.tokens((x - 0.5) / 0.5)
+            tokens = trainer.model.tokens(((x - 0.5) / 0.5).to(trainer.device))
         best = describe_region(decoder, tokens, obj['box'], encode, size, candidates)
         for k in hits:
             hits[k] += best[k] == obj[k]

@@ -81,7 +81,7 @@ class ImageText(nn.Module):
         state = timm_to_hf({k: v.detach() for k, v in self.vit.state_dict().items()})
         state.update({f'text_model.{k}': v.detach() for k, v in self.text.state_dict().items()})
         state['logit_scale'], state['logit_bias'] = self.logit_scale.detach(), self.logit_bias.detach()
-        return {k: v.float().contiguous().clone() for k, v in state.items()}
+        return {k: v.float().cpu().contiguous().clone() for k, v in state.items()}
 
     def hf_config(self) -> dict:
         """``SiglipConfig`` of this model as a dict (``model_type 'siglip'``, like fixed-resolution SigLIP 2)."""

@@ -7,7 +7,9 @@ local crops) and TIPS-style masked prediction (the student's masked patch tokens
 The dense additions start at ``dense.start`` of the schedule (SigLIP 2 uses 80 %).
 
 Deterministic by seed: step ``i`` draws its scenes, captions, crops and masks from generators seeded by
-``(seed, i)``, so a resumed run takes the same steps as an uninterrupted one.
+``(seed, i)``, so a resumed run takes the same steps as an uninterrupted one. ``device`` (config or ``--device``;
+default ``auto``: CUDA when there is one) is where the towers train; every random draw stays on the CPU generators,
+so a CUDA run sees the same batches, crops and masks as a CPU run (its numbers differ by the GPU's arithmetic only).
 """
 from __future__ import annotations
 
@@ -102,7 +104,9 @@ class Pretrainer:
             raise ValueError(f'unknown pretraining recipe {cfg.recipe!r}; use one of {RECIPES}')
         if cfg.get('hard_negatives') not in (None, 'shape'):
             raise ValueError(f"hard_negatives must be None or 'shape', got {cfg.get('hard_negatives')!r}")
+        from dense.cli_extract import resolve_device
         self.cfg, self.work_dir = cfg, Path(cfg.work_dir)
+        self.device = torch.device(resolve_device(cfg.get('device', 'auto')))
         self.work_dir.mkdir(parents=True, exist_ok=True)
         tok_file = self.work_dir / 'tokenizer.model'
         if not tok_file.exists():
@@ -128,6 +132,9 @@ class Pretrainer:
                 self.locca = LoccaDecoder(self.tokenizer.vocab_size, self.model.variant.width, width=lc['width'],
                                           layers=lc['layers'], heads=lc['heads'], bins=lc['bins'],
                                           length=lc['length'])
+        for part in (self.model, self.dense, self.teacher, self.centres, self.locca):
+            if part is not None:
+                part.to(self.device)
         params = [*self.model.parameters(), *self.dense.parameters(),
                   *(self.locca.parameters() if self.locca is not None else ())]
         decay = [p for p in params if p.ndim >= 2]
@@ -157,7 +164,7 @@ class Pretrainer:
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
         picked = rng.choice(len(self.pool), cfg.batch_size, replace=False)
         images, captions = self.pool.batch(picked, rng, **cfg.data.get('captions', {}))
-        x = (images - 0.5) / 0.5
+        x = ((images - 0.5) / 0.5).to(self.device)
         tokens = self.model.tokens(x)
         # duplicate_captions='positive': identical captions in a batch are positives of each other (default:
         # negatives, as SigLIP's diagonal labels and the shipped encoders were trained)
@@ -167,13 +174,14 @@ class Pretrainer:
         same = None
         if cfg.get('duplicate_captions', 'negative') == 'positive':
             same = torch.tensor([[a == b for b in texts] for a in captions])
-        out = {'sigmoid': sigmoid_loss(self.model.pool(tokens), self.model.encode_text(self.tokenizer(texts)),
+        out = {'sigmoid': sigmoid_loss(self.model.pool(tokens),
+                                       self.model.encode_text(self.tokenizer(texts).to(self.device)),
                                        self.model.logit_scale, self.model.logit_bias, same)}
         if self.locca is not None:  # LocCa: the decoder reads the unpooled tokens of the same forward pass
             lc = dict(LOCCA, **cfg.get('locca', {}))
             rows = locca_batch([self.pool.facts[int(i)] for i in picked], captions, self.tokenizer.encode,
                                self.pool.size, self.locca, rng, tasks=lc['tasks'])
-            out['locca'] = lc['weight'] * locca_loss(self.locca, tokens, *rows)
+            out['locca'] = lc['weight'] * locca_loss(self.locca, tokens, *(r.to(self.device) for r in rows))
         if self.dense_active(step):
             out.update(self.dense_losses(x, gen))
         return out
@@ -194,7 +202,7 @@ class Pretrainer:
                    for s in local) / len(local)
         half = max(len(x) // 2, 1)
         grid = (x.shape[-2] // self.model.variant.patch, x.shape[-1] // self.model.variant.patch)
-        mask = random_masks(half, grid, d['mask_ratio'], gen)
+        mask = random_masks(half, grid, d['mask_ratio'], gen).to(self.device)
         s_patch = self.dense.patch_head(self.model.tokens(student[:half], mask, self.dense.mask_token))
         flat = mask.reshape(half, -1)
         masked = distill_loss(s_patch[flat], t_patch[:half][flat], self.centres['patch'].value, d['tau_s'],
