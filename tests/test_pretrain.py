@@ -253,7 +253,7 @@ def test_pretraining_device_setting(tmp_path):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA device')
 def test_cuda_pretraining_takes_the_cpu_run_s_steps(tmp_path):
     """Every recipe part on CUDA (sigmoid, LocCa, the dense losses from step 2): the same batches, crops and masks as
-    on the CPU, so the losses of each of the 4 steps agree within float tolerance; the export is on the CPU."""
+    on the CPU, so the losses of each of the 4 steps agree within float tolerance; a CUDA run exports its HF directory."""
     runs, tf32 = {}, torch.backends.cudnn.allow_tf32
     torch.backends.cudnn.allow_tf32 = False  # the patch convolution in float32, as on the CPU
     try:

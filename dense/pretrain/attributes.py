@@ -114,12 +114,13 @@ def main() -> None:
                         help='group patch similarities by what the other patch shows (see the module docstring)')
     parser.add_argument('--layer', type=int, default=-1, help='block whose patch tokens --similarity reads')
     args = parser.parse_args()
+    label = f'{args.encoder} [{args.weights}]' if args.weights else args.encoder  # which weights ran
     if args.similarity:
         for group, (mean, pairs) in similarity_follows(args.encoder, args.weights, args.num, layer=args.layer).items():
-            print(f'{args.encoder} similarity to {group}: {mean:.3f} ({pairs} pairs)')
+            print(f'{label} similarity to {group}: {mean:.3f} ({pairs} pairs)')
         return
     for name, (acc, chance) in attribute_accuracy(args.encoder, args.weights, args.num).items():
-        print(f'{args.encoder} {name}: {100 * acc:.1f} % (chance {100 * chance:.1f} %)')
+        print(f'{label} {name}: {100 * acc:.1f} % (chance {100 * chance:.1f} %)')
 
 
 if __name__ == '__main__':
